@@ -1,0 +1,48 @@
+# The README's two commands, `make demo` and `make test`, and `make bench`.
+# Each sets up .venv on first use (idempotent: a stamp file records the install) and then runs.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU build of torch that lies on this machine's disk; any torch >= 2.4 works elsewhere
+# (`make demo TORCH='torch>=2.4'`). The fallback takes whatever torch the index offers.
+TORCH ?= torch==2.13.0
+PIP := $(BIN)/python -m pip --quiet
+
+.PHONY: demo test bench lint types pytest clean
+
+demo: $(VENV)/.installed
+	$(BIN)/fourfold demo
+
+test: $(VENV)/.installed-dev lint types pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+types: $(VENV)/.installed-dev
+	$(BIN)/mypy src
+
+pytest: $(VENV)/.installed-dev
+	$(BIN)/pytest -q
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/fourfold bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.torch: | $(BIN)/python
+	$(BIN)/python -c "import torch" 2>/dev/null || $(PIP) install "$(TORCH)" || $(PIP) install "torch>=2.4"
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.torch
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.torch
+	$(PIP) install -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
