@@ -1,0 +1,222 @@
+"""The `fourfold` command line: `fourfold <group> <command> [flags]` and `fourfold <command> [flags]`.
+
+A thin shell. Each command is an importable function that takes one config dataclass and returns a summary
+dataclass; this module only finds the function, turns flags into its config with tyro (field docstrings become the
+`--help` text), calls it, and prints the summary (as one JSON object with `--json`). Command modules are imported
+only when their command runs, so `fourfold --help` stays fast and imports no torch.
+
+Errors users can cause (`FourfoldError`) are printed as one line, `error: …`, with exit status 1; usage errors exit
+with 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import json
+import sys
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any
+
+from fourfold import __version__
+from fourfold.core.config import ConfigError, to_jsonable
+from fourfold.core.errors import FourfoldError
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: its name, a one-line summary, and the function it runs as "module:function"."""
+
+    name: str
+    summary: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """One system's commands (`fourfold gpt …`)."""
+
+    name: str
+    summary: str
+    description: str
+    commands: tuple[Command, ...] = ()
+
+
+GROUPS: tuple[Group, ...] = (
+    Group(
+        "gpt",
+        "pretrain, fine-tune, evaluate and generate with a GPT exact to GPT-2",
+        "GPT (Radford et al. 2018, 2019): a decoder-only transformer with GPT-2's exact architecture, trained from\n"
+        "scratch or fine-tuned from a Hugging Face GPT-2 folder, evaluated and sampled on the CPU or a GPU.",
+    ),
+    Group(
+        "gym",
+        "the standard RL tasks on the Gymnasium interface, compiled and batched; watch and compare agents",
+        "Gym (Brockman et al. 2016): classic-control and toy-text tasks as Gymnasium environments and batched vector\n"
+        "environments, with rendering, recording, throughput benchmarks and learning-curve analysis.",
+    ),
+    Group(
+        "rl",
+        "PPO, DQN and SAC that train on any Gymnasium environment",
+        "Reinforcement learning algorithms (Schulman et al. 2017; Mnih et al. 2015; Haarnoja et al. 2018), one\n"
+        "explicit loop each, with tuned presets for the Gym tasks, evaluation, videos and score tables.",
+    ),
+    Group(
+        "deepmoji",
+        "emoji as free labels: an emotion, sentiment and sarcasm analyser",
+        "DeepMoji (Felbo et al. 2017): pretrain on emoji prediction, transfer with chain-thaw to emotion, sentiment\n"
+        "and sarcasm tasks, and compare with GPT features plus logistic regression.",
+    ),
+    Group(
+        "five",
+        "a 5v5 team game, the self-play RL that learns it, and people playing against it",
+        "Five (OpenAI et al. 2019): a small 5v5 lane-battle game as a fast multi-agent environment, self-play PPO\n"
+        "with an opponent pool and team spirit, TrueSkill ratings, and games against people.",
+    ),
+)
+
+COMMANDS: tuple[Command, ...] = (
+    Command("demo", "run every system's demo step and write runs/demo/report.html", "fourfold.demo:run_demo"),
+    Command(
+        "bench",
+        "run benchmarks/ beside their named peers and rewrite BENCHMARKS.md",
+        "fourfold.bench:run_benchmarks",
+    ),
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line on `argv` (default `sys.argv[1:]`) and return the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(top_help())
+        return 0 if args else 2
+    if args[0] == "--version":
+        print(f"fourfold {__version__}")
+        return 0
+    head, rest = args[0], args[1:]
+    for command in COMMANDS:
+        if command.name == head:
+            return run_command(command, f"fourfold {head}", rest)
+    for group in GROUPS:
+        if group.name == head:
+            return _run_group(group, rest)
+    names = [g.name for g in GROUPS] + [c.name for c in COMMANDS]
+    return _usage_error(f"unknown command 'fourfold {head}'{_suggest(head, names)}; see fourfold --help")
+
+
+def _run_group(group: Group, args: list[str]) -> int:
+    if not args or args[0] in ("-h", "--help"):
+        print(group_help(group))
+        return 0 if args else 2
+    for command in group.commands:
+        if command.name == args[0]:
+            return run_command(command, f"fourfold {group.name} {command.name}", args[1:])
+    names = [c.name for c in group.commands]
+    hint = _suggest(args[0], names)
+    return _usage_error(f"unknown command 'fourfold {group.name} {args[0]}'{hint}; see fourfold {group.name} --help")
+
+
+def run_command(command: Command, prog: str, args: list[str]) -> int:
+    """Parse `args` into the command's config, run it, print its summary; FourfoldError becomes one line."""
+    json_output = "--json" in args
+    args = [a for a in args if a != "--json"]
+    function = resolve(command.target)
+    config_type = typing.get_type_hints(function)["config"]
+    description = f"{prog}: {command.summary}.\n\nAdd --json to print the result as one JSON object on stdout."
+    try:
+        import tyro
+
+        config = tyro.cli(config_type, prog=prog, description=description, args=args)
+        result = function(config)
+    except FourfoldError as error:
+        print(f"error: {_describe(error)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    if json_output:
+        print(json.dumps(to_jsonable(result)))
+    else:
+        print_summary(result)
+    return 0
+
+
+def resolve(target: str) -> Callable[..., Any]:
+    """Import "module:function" and return the function."""
+    module_name, _, function_name = target.partition(":")
+    function: Callable[..., Any] = getattr(importlib.import_module(module_name), function_name)
+    return function
+
+
+def print_summary(result: object) -> None:
+    """Print a command's summary dataclass as `field: value` lines (nested values as compact JSON)."""
+    if result is None:
+        return
+    if not is_dataclass(result) or isinstance(result, type):
+        print(result)
+        return
+    for spec in fields(result):
+        value = to_jsonable(getattr(result, spec.name))
+        shown = value if isinstance(value, str | int | float) else json.dumps(value)
+        print(f"{spec.name}: {shown}")
+
+
+def top_help() -> str:
+    """The text of `fourfold --help`."""
+    width = max(len(n) for n in [g.name for g in GROUPS] + [c.name for c in COMMANDS]) + 3
+    lines = [
+        f"fourfold {__version__}: the four early OpenAI projects (GPT, Gym, DeepMoji, Five) as usable software.",
+        "",
+        "usage: fourfold <group> <command> [flags]",
+        "       fourfold <command> [flags]",
+        "",
+        "groups (one per system; `fourfold <group> --help` lists its commands):",
+        *(f"  {g.name:<{width}}{g.summary}" for g in GROUPS),
+        "",
+        "commands:",
+        *(f"  {c.name:<{width}}{c.summary}" for c in COMMANDS),
+        "",
+        "Every command explains its flags with --help. Commands that report figures take --json and then print one",
+        "JSON object on stdout. Data sets are looked for in the path you give, then $FOURFOLD_DATA, then",
+        "~/.cache/fourfold, then downloaded from their public home when online.",
+    ]
+    return "\n".join(lines)
+
+
+def group_help(group: Group) -> str:
+    """The text of `fourfold <group> --help`."""
+    lines = [f"fourfold {group.name}: {group.summary}.", "", group.description, ""]
+    if group.commands:
+        width = max(len(c.name) for c in group.commands) + 3
+        lines += [
+            f"usage: fourfold {group.name} <command> [flags]",
+            "",
+            "commands:",
+            *(f"  {c.name:<{width}}{c.summary}" for c in group.commands),
+            "",
+            f"`fourfold {group.name} <command> --help` explains a command's flags.",
+        ]
+    else:
+        lines.append(f"No commands yet: the {group.name} system is not built in fourfold {__version__}.")
+    return "\n".join(lines)
+
+
+def _describe(error: FourfoldError) -> str:
+    """One line for an error; a config field is named as the flag that sets it (`--learning-rate`)."""
+    if isinstance(error, ConfigError) and error.field and not error.source:
+        flag = "--" + error.field.replace("_", "-")
+        return f"{flag}: {error.message}"
+    return str(error)
+
+
+def _suggest(word: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(word, names, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _usage_error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
