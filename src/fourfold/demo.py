@@ -22,7 +22,7 @@ from fourfold.core.config import require
 from fourfold.core.demo import DemoContext
 from fourfold.core.errors import FourfoldError
 from fourfold.core.machine import describe_machine
-from fourfold.core.report import Report
+from fourfold.core.report import Report, Status
 
 System = Literal["gym", "rl", "gpt", "deepmoji", "five"]
 
@@ -69,7 +69,7 @@ class StepResult:
     """How one demo step ended."""
 
     system: str
-    status: str
+    status: Status
     """ok, skipped (a FourfoldError, e.g. missing data), failed (a bug), or not built."""
     seconds: float
     note: str = ""
@@ -115,9 +115,10 @@ def _run_step(step: DemoStep, report: Report, config: DemoConfig, budget: float)
     out_dir = config.out / step.system
     out_dir.mkdir(parents=True, exist_ok=True)
     context = DemoContext(out_dir=out_dir, budget_seconds=budget, seed=config.seed, section=section)
+    status: Status = "ok"
+    note = ""
     try:
         importlib.import_module(step.module).run_demo(context)
-        status, note = "ok", ""
     except FourfoldError as error:
         status, note = "skipped", str(error)
     except Exception as error:  # a bug in one step must not cost the user the other steps' results
