@@ -152,16 +152,29 @@ def resolve(target: str) -> Callable[..., Any]:
 
 
 def print_summary(result: object) -> None:
-    """Print a command's summary dataclass as `field: value` lines (nested values as compact JSON)."""
+    """Print a command's summary dataclass: `field: value` lines, and lists of records as tables."""
     if result is None:
         return
     if not is_dataclass(result) or isinstance(result, type):
         print(result)
         return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
     for spec in fields(result):
         value = to_jsonable(getattr(result, spec.name))
-        shown = value if isinstance(value, str | int | float) else json.dumps(value)
-        print(f"{spec.name}: {shown}")
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            table = Table(title=spec.name, title_justify="left")
+            columns = list(value[0])
+            for column in columns:
+                table.add_column(column)
+            for record in value:
+                table.add_row(*(str(record.get(column, "")) for column in columns))
+            console.print(table)
+        else:
+            shown = value if isinstance(value, str | int | float) else json.dumps(value)
+            console.print(f"{spec.name}: {shown}", soft_wrap=True)
 
 
 def top_help() -> str:

@@ -101,7 +101,6 @@ def run_demo(config: DemoConfig, steps: tuple[DemoStep, ...] = DEMO_STEPS) -> De
         summary.steps.append(result)
         report.write(report_path)
     report.write(report_path)
-    print(f"report: {report_path}", file=sys.stderr)
     return summary
 
 
