@@ -50,6 +50,27 @@ GROUPS: tuple[Group, ...] = (
         "pretrain, fine-tune, evaluate and generate with a GPT exact to GPT-2",
         "GPT (Radford et al. 2018, 2019): a decoder-only transformer with GPT-2's exact architecture, trained from\n"
         "scratch or fine-tuned from a Hugging Face GPT-2 folder, evaluated and sampled on the CPU or a GPU.",
+        (
+            Command(
+                "prepare",
+                "tokenise text files, folders or JSONL into train/val token shards",
+                "fourfold.gpt.prepare:prepare",
+            ),
+            Command(
+                "train",
+                "pretrain or fine-tune (also --sft on prompt/response JSONL), resumable",
+                "fourfold.gpt.train:train",
+            ),
+            Command(
+                "eval",
+                "loss, perplexity and bits per byte over a whole split or file",
+                "fourfold.gpt.evaluate:evaluate",
+            ),
+            Command(
+                "sample", "generate continuations of prompts (greedy at --temperature 0)", "fourfold.gpt.sample:sample"
+            ),
+            Command("export", "write a checkpoint as a Hugging Face GPT-2 folder", "fourfold.gpt.export:export"),
+        ),
     ),
     Group(
         "gym",

@@ -1,4 +1,5 @@
-"""Tests for fourfold.core.nn: exact agreement with a by-hand transformer block, causality, and GPT-2's names."""
+"""Tests for fourfold.core.nn: exact agreement with a by-hand transformer block, causality, GPT-2's names, and the
+key/value cache (token by token, in chunks, left-padded rows)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from fourfold.core.nn import TransformerBlock
+from fourfold.core.nn import KVCache, LayerCache, TransformerBlock
 
 B, T, C, H = 2, 7, 32, 4
 
@@ -169,3 +170,81 @@ def test_non_bool_mask_is_refused() -> None:
     block = TransformerBlock(C, H)
     with pytest.raises(ValueError, match="bool tensor"):
         block(torch.randn(B, T, C), torch.zeros(B, 1, 1, T))
+
+
+def layer_cache(batch: int = B, max_length: int = T) -> LayerCache:
+    return LayerCache(batch, H, C // H, max_length)
+
+
+@pytest.mark.parametrize("chunks", [[1] * T, [3, 1, 2, 1], [T], [5, 2]])
+def test_cache_fed_in_chunks_agrees_with_the_whole_sequence(chunks: list[int]) -> None:
+    block = make_block(causal=True)
+    x = torch.randn(B, T, C)
+    cache = layer_cache()
+    outputs, start = [], 0
+    for size in chunks:  # chunks of several tokens after a cached prefix exercise the offset causal mask
+        outputs.append(block(x[:, start : start + size], cache=cache))
+        start += size
+    assert cache.length == T
+    torch.testing.assert_close(torch.cat(outputs, dim=1), block(x), atol=1e-5, rtol=1e-5)
+
+
+def test_non_causal_block_with_a_cache_sees_every_cached_key() -> None:
+    block = make_block(causal=False)
+    x = torch.randn(B, T, C)
+    cache = layer_cache()
+    block(x[:, :4], cache=cache)
+    last = block(x[:, 4:], cache=cache)  # the new queries see all T keys, as without a cache
+    torch.testing.assert_close(last, block(x)[:, 4:], atol=1e-5, rtol=1e-5)
+
+
+def test_cache_refuses_more_positions_than_it_holds_and_another_batch_size() -> None:
+    block = make_block(causal=True)
+    cache = layer_cache(max_length=4)
+    block(torch.randn(B, 3, C), cache=cache)
+    with pytest.raises(ValueError, match="do not fit"):
+        block(torch.randn(B, 2, C), cache=cache)
+    with pytest.raises(ValueError, match="holds 2 sequences"):
+        block(torch.randn(B + 1, 1, C), cache=cache)
+
+
+def test_cache_select_keeps_rows_in_the_order_given() -> None:
+    cache = KVCache(2, 3, H, C // H, 5, padding=[0, 2, 1])
+    for layer in cache.layers:
+        layer.append(torch.randn(3, H, 2, C // H), torch.randn(3, H, 2, C // H))
+    keys = cache.layers[1].keys.clone()
+    cache.select([2, 0])
+    assert cache.batch_size == 2 and cache.length == 2
+    torch.testing.assert_close(cache.layers[1].keys, keys[[2, 0]])
+    assert cache.padding is not None and cache.padding.tolist() == [1, 0]
+    cache.select([1])
+    assert cache.padding is None and cache.min_padding == 0  # the only row left is unpadded
+
+
+def test_cache_positions_and_mask_of_left_padded_rows() -> None:
+    cache = KVCache(1, 2, H, C // H, 6, padding=[0, 2])
+    assert cache.positions(3).tolist() == [[0, 1, 2], [0, 0, 0]]  # padded positions are clamped to 0
+    mask = cache.attention_mask(3)
+    assert mask is not None and mask.shape == (2, 1, 3, 3)
+    assert mask[0, 0].all()  # causality is the block's job; nothing is padded in row 0
+    assert mask[1, 0].tolist() == [[True, False, True], [False, True, True], [False, False, True]]
+    unpadded = KVCache(1, 2, H, C // H, 6)
+    assert unpadded.attention_mask(3) is None
+    assert unpadded.positions(2).tolist() == [[0, 1]]
+
+
+def test_left_padded_rows_compute_what_they_compute_alone() -> None:
+    block = make_block(causal=True)
+    x = torch.randn(2, T, C)
+    pad = 3
+    padded = x.clone()
+    padded[1] = torch.cat([torch.full((pad, C), 1e4), x[1, : T - pad]])  # huge junk where row 1 is padded
+    cache = KVCache(1, 2, H, C // H, T + 2, padding=[0, pad])
+    first = block(padded, cache.attention_mask(T), cache.layers[0])
+    step = torch.randn(2, 1, C)
+    second = block(step, cache.attention_mask(1), cache.layers[0])
+    assert torch.isfinite(first).all() and torch.isfinite(second).all()
+    alone = block(torch.cat([x[1:, : T - pad], step[1:]], dim=1))  # row 1 without padding, step included
+    torch.testing.assert_close(first[1, pad:], alone[0, :-1], atol=1e-4, rtol=1e-5)
+    torch.testing.assert_close(second[1], alone[0, -1:], atol=1e-4, rtol=1e-5)
+    torch.testing.assert_close(first[0], block(x[:1])[0], atol=1e-4, rtol=1e-5)
