@@ -200,3 +200,10 @@ def test_from_pretrained_refuses_folders_that_are_neither(tmp_path: Path) -> Non
     (tmp_path / "empty").mkdir()
     with pytest.raises(FourfoldError, match=r"neither checkpoint\.json"):
         GPT.from_pretrained(tmp_path / "empty")
+
+
+def test_from_pretrained_explains_a_checkpoint_that_lost_its_manifest(tmp_path: Path) -> None:
+    folder = save_gpt(tmp_path / "ckpt", tiny_model())
+    (folder / "checkpoint.json").unlink()  # config.json (a GPTConfig) remains
+    with pytest.raises(FourfoldError, match=r"names no model_type.*nor a fourfold checkpoint"):
+        GPT.from_pretrained(folder)

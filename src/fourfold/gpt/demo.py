@@ -42,6 +42,7 @@ def run_demo(context: DemoContext) -> None:
             runs=context.out_dir / "runs",
             overwrite=True,
             preset="baby",
+            context_length=128,
             num_steps=steps,
             warmup_steps=min(100, steps // 10),
             eval_interval=max(10, steps // 10),
@@ -59,7 +60,7 @@ def run_demo(context: DemoContext) -> None:
     # 4. Samples.
     pretrained = load_pretrained(checkpoint)
     samples = generate_text(
-        pretrained.model, pretrained.tokenizer, list(PROMPTS), max_new_tokens=160, temperature=0.8, seed=context.seed
+        pretrained.model, pretrained.tokenizer, list(PROMPTS), max_new_tokens=110, temperature=0.8, seed=context.seed
     )
 
     # 5. The report.
@@ -77,7 +78,7 @@ def run_demo(context: DemoContext) -> None:
         ylabel="loss (nats per character)",
     )
     section.text(
-        f"A {summary.parameters:,}-parameter GPT (4 layers, 4 heads, 128 wide, context 64) trained for "
+        f"A {summary.parameters:,}-parameter GPT (4 layers, 4 heads, 128 wide, context 128) trained for "
         f"{summary.steps:,} steps ({summary.seconds:.0f} s) on {prepared.train_tokens:,} characters of "
         f"{prepared.documents:,} standard-library files, validated on {prepared.val_tokens:,} held-out characters."
     )

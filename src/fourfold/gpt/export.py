@@ -27,7 +27,9 @@ def export(config: ExportConfig) -> ExportSummary:
     with tempfile.TemporaryDirectory() as scratch:
         save_tokenizer_files(pretrained.tokenizer, Path(scratch))
         tokenizer_files = {p.name: p.read_bytes() for p in sorted(Path(scratch).iterdir())}
-    out = export_hf_gpt2(pretrained.model, config.out, tokenizer_files=tokenizer_files)
+    out = export_hf_gpt2(
+        pretrained.model, config.out, tokenizer_files=tokenizer_files, eot_id=pretrained.tokenizer.eot_id
+    )
     return ExportSummary(
         out=str(out), files=sorted(p.name for p in out.iterdir()), parameters=pretrained.model.num_parameters()
     )

@@ -84,8 +84,13 @@ def gpt_config_from_hf(hf: Mapping[str, Any], source: str) -> GPTConfig:
             not implement (another activation, an inner width other than 4·n_embd, unscaled attention, ...).
     """
     architectures = hf.get("architectures") or []
+    if not hf.get("model_type") and not architectures:
+        raise HFFormatError(
+            f"{source} has a {CONFIG} that names no model_type or architectures, so it is not a Hugging Face "
+            "model folder (nor a fourfold checkpoint, which has checkpoint.json)"
+        )
     if hf.get("model_type") != "gpt2" and not any(a in GPT2_ARCHITECTURES for a in architectures):
-        what = hf.get("model_type") or ", ".join(map(str, architectures)) or "unnamed"
+        what = hf.get("model_type") or ", ".join(map(str, architectures))
         raise HFFormatError(f"{source} holds a {what!r} model, not GPT-2; fourfold imports only GPT-2 checkpoints")
     activation = hf.get("activation_function", "gelu_new")
     if activation not in TANH_GELUS:

@@ -40,7 +40,7 @@ def load_pretrained(path: str | Path) -> Pretrained:
     path = Path(path)
     if (path / MANIFEST).exists() or not (path / "config.json").exists():
         checkpoint = load_checkpoint(path, kind="gpt")
-        model = GPT(from_jsonable(GPTConfig, checkpoint.config))
+        model = GPT.uninitialised(from_jsonable(GPTConfig, checkpoint.config))  # every weight comes from the file
         load_model_state(model, checkpoint.model, str(path))
         saved = checkpoint.state.get("tokenizer")
         tokenizer = tokenizer_from_dict(saved) if saved is not None else _default_tokenizer(model, path)
