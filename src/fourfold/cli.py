@@ -173,14 +173,18 @@ def resolve(target: str) -> Callable[..., Any]:
 
 
 def print_summary(result: object) -> None:
-    """Print a command's summary dataclass: `field: value` lines, and lists of records as tables."""
+    """Print a command's summary for a person: its own `__str__` when it defines one, else `field: value` lines
+    with lists of records as tables. Values are printed literally (no rich markup)."""
     if result is None:
         return
-    if not is_dataclass(result) or isinstance(result, type):
-        print(result)
+    if type(result).__str__ is not object.__str__ or not is_dataclass(result) or isinstance(result, type):
+        text = str(result)
+        if text:
+            print(text)
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(highlight=False)
     for spec in fields(result):
@@ -191,11 +195,11 @@ def print_summary(result: object) -> None:
             for column in columns:
                 table.add_column(column)
             for record in value:
-                table.add_row(*(str(record.get(column, "")) for column in columns))
+                table.add_row(*(Text(str(record.get(column, ""))) for column in columns))
             console.print(table)
         else:
             shown = value if isinstance(value, str | int | float) else json.dumps(value)
-            console.print(f"{spec.name}: {shown}", soft_wrap=True)
+            console.print(Text(f"{spec.name}: {shown}"), soft_wrap=True)
 
 
 def top_help() -> str:

@@ -24,6 +24,14 @@ class SampleSummary:
     prompts: list[str] = field(default_factory=list)
     continuations: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    streamed: bool = False
+    """The one continuation was already printed as it was generated."""
+
+    def __str__(self) -> str:
+        if self.streamed:
+            return ""
+        pairs = zip(self.prompts, self.continuations, strict=True)
+        return "\n".join(f"--- sample {i + 1} ---\n{p}{c}" for i, (p, c) in enumerate(pairs))
 
 
 def sample(config: SampleConfig) -> SampleSummary:
@@ -51,4 +59,6 @@ def sample(config: SampleConfig) -> SampleSummary:
     )
     if streaming:
         sys.stdout.write("\n")
-    return SampleSummary(prompts=prompts, continuations=continuations, seconds=time.monotonic() - started)
+    return SampleSummary(
+        prompts=prompts, continuations=continuations, seconds=time.monotonic() - started, streamed=streaming
+    )
