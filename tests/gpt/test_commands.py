@@ -28,10 +28,8 @@ def test_sample_greedy_from_a_hugging_face_folder_matches_transformers(
     hf_folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     prompt = "The meaning of life is"
-    code = main(
-        ["gpt", "sample", "--checkpoint", str(hf_folder), "--prompt", prompt, "--max-new-tokens", "12"]
-        + ["--temperature", "0", "--device", "cpu", "--json"]
-    )
+    flags = ["--prompt", prompt, "--max-new-tokens", "12", "--temperature", "0", "--device", "cpu", "--json"]
+    code = main(["gpt", "sample", "--checkpoint", str(hf_folder), *flags])
     assert code == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     tokenizer = BPETokenizer.gpt2()
