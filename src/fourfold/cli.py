@@ -77,6 +77,16 @@ GROUPS: tuple[Group, ...] = (
         "the standard RL tasks on the Gymnasium interface, compiled and batched; watch and compare agents",
         "Gym (Brockman et al. 2016): classic-control and toy-text tasks as Gymnasium environments and batched vector\n"
         "environments, with rendering, recording, throughput benchmarks and learning-curve analysis.",
+        (
+            Command("list", "the tasks: ids, spaces, time limits, solved thresholds", "fourfold.gym.suite:list_tasks"),
+            Command("watch", "play a task and record a video and a frame sheet", "fourfold.gym.watch:watch"),
+            Command("bench", "env steps/s beside Gymnasium and envpool, one thread", "fourfold.gym.throughput:bench"),
+            Command(
+                "analyze",
+                "learning curves, IQM and performance profiles of runs: tables, plots and an HTML report",
+                "fourfold.gym.analyze:analyze",
+            ),
+        ),
     ),
     Group(
         "rl",
@@ -187,13 +197,15 @@ def print_summary(result: object) -> None:
     from rich.text import Text
 
     console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: no width to respect, so do not cut table cells
+        console = Console(highlight=False, width=200)
     for spec in fields(result):
         value = to_jsonable(getattr(result, spec.name))
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             table = Table(title=spec.name, title_justify="left")
             columns = list(value[0])
             for column in columns:
-                table.add_column(column)
+                table.add_column(column, overflow="fold")
             for record in value:
                 table.add_row(*(Text(str(record.get(column, ""))) for column in columns))
             console.print(table)
