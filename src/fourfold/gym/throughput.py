@@ -135,9 +135,10 @@ def _make_envpool(row: Task, num_envs: int) -> tuple[Step, Callable[[], None], n
         import envpool  # type: ignore[import-not-found]
     except ImportError:
         return "envpool: not installed (pip install envpool, or `pip install fourfold[bench]`)"
-    if row.reference_id not in envpool.list_all_envs():
-        return f"envpool: has no {row.reference_id}"
-    env = envpool.make_gymnasium(row.reference_id, num_envs=num_envs, num_threads=1, **row.kwargs)
+    name = row.id.removeprefix("fourfold/")  # envpool keeps Gym's ids (Taxi-v3, FrozenLake8x8-v1), options included
+    if name not in envpool.list_all_envs():
+        return f"envpool: has no {name}"
+    env = envpool.make_gymnasium(name, num_envs=num_envs, num_threads=1)
     env.reset()
     actions = _actions(env.action_space, num_envs)
     return env.step, env.close, actions
