@@ -132,7 +132,7 @@ def _make(implementation: str, row: Task, num_envs: int) -> tuple[Step, Callable
 
 def _make_envpool(row: Task, num_envs: int) -> tuple[Step, Callable[[], None], np.ndarray] | str:
     try:
-        import envpool  # type: ignore[import-not-found]
+        import envpool
     except ImportError:
         return "envpool: not installed (pip install envpool, or `pip install fourfold[bench]`)"
     name = row.id.removeprefix("fourfold/")  # envpool keeps Gym's ids (Taxi-v3, FrozenLake8x8-v1), options included
