@@ -101,6 +101,11 @@ class BenchSummary:
     rows: list[dict[str, object]] = field(default_factory=list)
     output: str = ""
 
+    def __str__(self) -> str:
+        # The rows were printed as they were measured; say what ran and where they went.
+        written = f"; wrote {self.output}" if self.output else ""
+        return f"ran {', '.join(self.ran)} ({len(self.rows)} rows){written}"
+
 
 def discover(directory: Path) -> dict[str, Path]:
     """Benchmark scripts in `directory` by name (`checkpoint_io` for `checkpoint_io.py`), sorted."""
