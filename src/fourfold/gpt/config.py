@@ -129,6 +129,10 @@ class TrainConfig:
     """AdamW beta2."""
     grad_clip: float = 1.0
     """Clip the global gradient norm to this (0: no clipping)."""
+    optimizer: Literal["adamw", "muon"] = "adamw"
+    """adamw: GPT-2's AdamW for every parameter. muon: Muon for the blocks' matrices, AdamW for the rest."""
+    muon_learning_rate: float = 0.02
+    """Peak learning rate of Muon's matrices (--optimizer muon); the schedule scales it like --learning-rate."""
     dropout: float | None = None
     """Override the model's dropout (default: the preset's, or 0 for pretrained models)."""
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
@@ -166,6 +170,7 @@ class TrainConfig:
         require(self.checkpoint_interval >= 1, "checkpoint_interval", "must be at least 1")
         require(self.keep_checkpoints >= 1, "keep_checkpoints", "must be at least 1")
         require(self.learning_rate > 0, "learning_rate", f"must be positive (got {self.learning_rate})")
+        require(self.muon_learning_rate > 0, "muon_learning_rate", f"must be positive (got {self.muon_learning_rate})")
         require(0 <= self.min_learning_rate <= self.learning_rate, "min_learning_rate", "must be in [0, learning_rate]")
         require(self.warmup_steps >= 0, "warmup_steps", "must not be negative")
         require(self.grad_clip >= 0, "grad_clip", "must not be negative")

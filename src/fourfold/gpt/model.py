@@ -19,7 +19,6 @@ from pathlib import Path
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional
 
 from fourfold.core.checkpoint import CheckpointError, load_checkpoint, load_model_state
 from fourfold.core.config import from_jsonable
@@ -119,18 +118,25 @@ class GPT(nn.Module):
         model.lm_head.weight = model.transformer.wte.weight  # to_empty gives each module its own tensor: tie again
         return model
 
-    def forward(self, idx: Tensor, *, cache: KVCache | None = None) -> Tensor:
-        """Next-token logits (B, T, V) for token ids idx (B, T).
+    def forward(self, idx: Tensor, *, cache: KVCache | None = None, targets: Tensor | None = None) -> Tensor:
+        """Next-token logits (B, T, V) for token ids idx (B, T); or, given targets, the mean loss against them.
 
         Args:
             idx: token ids, (B, T), T at most `context_length`.
             cache: a key/value cache (`new_cache`) holding the sequences that idx continues: positions continue from
                 the cache's length and idx's keys and values are appended to it. None: idx is whole sequences.
+            targets: next-token ids (B, T), -100 (`IGNORE_INDEX`) where there is none. Given, the result is the
+                mean cross-entropy over the other targets (a scalar, fp32), computed by `output_cross_entropy`
+                without materialising the (B, T, V) logits; this is the training loop's path.
 
         Raises:
             ValueError: the sequences would be longer than `context_length`.
         """
-        logits: Tensor = self.lm_head(self.transformer(idx, cache=cache))  # (B, T, C) -> (B, T, V)
+        hidden = self.transformer(idx, cache=cache)  # (B, T, C)
+        if targets is not None:
+            # (B, T, C) -> (B·T, C) against (B, T) -> (B·T,)
+            return output_cross_entropy(hidden.flatten(0, 1), self.lm_head.weight, targets.flatten())
+        logits: Tensor = self.lm_head(hidden)  # (B, T, C) -> (B, T, V)
         return logits
 
     def loss(self, idx: Tensor, targets: Tensor) -> Tensor:
@@ -138,13 +144,8 @@ class GPT(nn.Module):
 
         Targets equal to -100 (`IGNORE_INDEX`) are left out of the mean.
         """
-        logits = self(idx)  # (B, T, V)
-        v = logits.shape[-1]
-        return functional.cross_entropy(
-            logits.reshape(-1, v),  # (B, T, V) -> (B·T, V)
-            targets.reshape(-1),  # (B, T) -> (B·T,)
-            ignore_index=IGNORE_INDEX,
-        )
+        loss: Tensor = self(idx, targets=targets)
+        return loss
 
     def new_cache(self, batch_size: int, max_length: int, *, padding: list[int] | None = None) -> KVCache:
         """An empty key/value cache for `batch_size` sequences of up to `max_length` positions (padding included).
@@ -200,13 +201,14 @@ class GPT(nn.Module):
             weight_decay: decoupled weight decay of the 2-D weights (GPT-2 reproductions: 0.1).
             learning_rate: the initial learning rate (a schedule may change it later).
             betas: Adam's (beta1, beta2), e.g. (0.9, 0.95).
-            fused: use PyTorch's fused AdamW; None: when the parameters are on a GPU.
+            fused: use PyTorch's fused AdamW (one pass over each tensor instead of one per operation; on a CPU about
+                3x faster at GPT-2 small); None: when the parameters are on the CPU or a GPU.
         """
         parameters = [parameter for parameter in self.parameters() if parameter.requires_grad]
         decay = [parameter for parameter in parameters if parameter.dim() >= 2]
         no_decay = [parameter for parameter in parameters if parameter.dim() < 2]
         if fused is None:
-            fused = parameters[0].device.type == "cuda"
+            fused = parameters[0].device.type in ("cpu", "cuda")
         groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
         return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, fused=fused)
 
@@ -250,3 +252,83 @@ def _from_checkpoint(cls: type[GPT], path: Path) -> GPT:
     model = cls.uninitialised(config)
     load_model_state(model, checkpoint.model, str(path))
     return model
+
+
+def output_cross_entropy(hidden: Tensor, weight: Tensor, targets: Tensor) -> Tensor:
+    """Mean cross-entropy of the logits `hidden @ weight.T` against targets, the logits never held whole in fp32.
+
+    The same value as `cross_entropy((hidden @ weight.T).float(), targets, ignore_index=-100)` (0 when every target
+    is ignored), but where that materialises the (N, V) logits, their fp32 copy, the log-softmax and its gradient
+    (four N x V tensors: 800 MB at GPT-2 small, batch 4 x 256), this computes the logits once in the compute dtype
+    and, when a gradient is needed, overwrites them in place, a cache-sized block of rows at a time, with the
+    gradient of the mean loss, softmax minus one-hot over the count (the Liger kernel's idea: Hsu et al. 2024). The
+    backward pass is then two matmuls with it. The dtype is autocast's when it is on, else `weight`'s.
+
+    Args:
+        hidden: the final hidden states (N, C).
+        weight: the output head's weight (V, C).
+        targets: target ids (N,), -100 (`IGNORE_INDEX`) to leave a position out.
+    """
+    device = hidden.device.type
+    dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else weight.dtype
+    hidden, weight = hidden.to(dtype), weight.to(dtype)
+    if torch.is_grad_enabled() and (hidden.requires_grad or weight.requires_grad):
+        loss: Tensor = _OutputCrossEntropy.apply(hidden, weight, targets)  # type: ignore[no-untyped-call]
+        return loss
+    with torch.autocast(device, enabled=False):
+        loss_sum, count = _cross_entropy_blocks(hidden @ weight.T, targets, gradient=False)  # (N, C) @ (C, V)
+        return loss_sum / count
+
+
+class _OutputCrossEntropy(torch.autograd.Function):
+    """`output_cross_entropy` with a gradient: the forward pass leaves d loss / d logits in the logits' buffer."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, hidden: Tensor, weight: Tensor, targets: Tensor) -> Tensor:
+        with torch.autocast(hidden.device.type, enabled=False):
+            logits = hidden @ weight.T  # (N, C) @ (C, V) -> (N, V), becomes the gradient of the summed loss
+            loss_sum, count = _cross_entropy_blocks(logits, targets, gradient=True)
+        ctx.save_for_backward(hidden, weight, logits, count)
+        return loss_sum / count
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad_loss: Tensor) -> tuple[Tensor, Tensor, None]:
+        hidden, weight, grad_logits, count = ctx.saved_tensors  # type: ignore[attr-defined]
+        scale = grad_loss.float() / count  # a 0-dim fp32 tensor: bf16 products compute with it unrounded
+        grad_hidden = (grad_logits @ weight).mul_(scale)  # (N, V) @ (V, C) -> (N, C)
+        grad_weight = grad_logits.T @ (hidden * scale)  # (V, N) @ (N, C) -> (V, C); scaling the small factor
+        return grad_hidden, grad_weight, None
+
+
+def _cross_entropy_blocks(logits: Tensor, targets: Tensor, *, gradient: bool) -> tuple[Tensor, Tensor]:
+    """The summed cross-entropy (fp32) of logits (N, V) against targets (N,) and the count of kept targets.
+
+    The work goes a block of rows at a time so that each block's fp32 copy stays in the CPU's cache. With
+    `gradient`, each block of logits is replaced by the gradient of the summed loss with respect to it: softmax
+    minus one-hot, zero on ignored rows.
+    """
+    n, v = logits.shape
+    keep = targets != IGNORE_INDEX  # (N,)
+    count = keep.sum()
+    some_ignored = bool(count < n)
+    safe_targets = torch.where(keep, targets, 0)[:, None]  # (N, 1): ignored rows pick column 0, weighted 0 below
+    total = torch.zeros((), dtype=torch.float32, device=logits.device)
+    rows = max(1, _BLOCK_ELEMENTS // v)
+    for start in range(0, n, rows):
+        block = logits[start : start + rows]  # (R, V)
+        block_targets = safe_targets[start : start + rows]  # (R, 1)
+        block_keep = keep[start : start + rows]  # (R,)
+        log_probs = torch.log_softmax(block.float(), dim=-1)  # (R, V), fp32
+        picked = log_probs.gather(1, block_targets)[:, 0]  # (R, V) -> (R,)
+        total -= picked[block_keep].sum() if some_ignored else picked.sum()
+        if gradient:
+            probs = log_probs.exp_()  # (R, V): softmax
+            probs.scatter_add_(1, block_targets, torch.full(block_targets.shape, -1.0, device=probs.device))
+            if some_ignored:
+                probs[~block_keep] = 0
+            block.copy_(probs)  # into the logits' dtype
+    return total, count.clamp_min(1)
+
+
+_BLOCK_ELEMENTS = 1 << 20
+"""Logits per block in `_cross_entropy_blocks`: 4 MB of fp32, about a core's share of the CPU's cache."""

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
-from torch.nn import functional
 
 from fourfold.core.checkpoint import (
     checkpoint_path,
@@ -46,6 +45,8 @@ from fourfold.core.seeding import capture_rng_state, restore_rng_state, seed_eve
 from fourfold.gpt.config import GPTConfig, TrainConfig, preset
 from fourfold.gpt.data import TokenData, batch
 from fourfold.gpt.model import GPT
+from fourfold.gpt.muon import Muon, muon_groups
+from fourfold.gpt.precision import MixedPrecision
 from fourfold.gpt.pretrained import load_pretrained
 from fourfold.gpt.sft import load_sft, sft_batch
 from fourfold.gpt.tokenizer import Tokenizer, tokenizer_from_dict
@@ -112,17 +113,17 @@ def _train(config: TrainConfig, runtime: Runtime) -> TrainSummary:
     # 3. Data: pure batch functions for training and for the loss estimates.
     train_batches, val_batches = _batch_sources(config, tokenizer, model_config, context_length, runtime)
 
-    # 4. Optimizer (decay on 2-D weights only), loss scaling for fp16, DDP and compile wrappers.
-    optimizer = model.configure_optimizer(
-        weight_decay=config.weight_decay, learning_rate=config.learning_rate, betas=(config.beta1, config.beta2)
-    )
+    # 4. Optimizer over the fp32 master weights (decay on 2-D weights only); for bf16 the compute copy with bf16
+    #    matmul weights, for fp16 loss scaling; DDP and compile wrappers around what computes.
+    optimizer = _optimizer(config, model)
     if resume_from is not None:
         optimizer.load_state_dict(checkpoint.state["optimizer"])
         restore_rng_state(checkpoint.state["rng"])
+    mixed = MixedPrecision(model, torch.bfloat16 if config.precision == "bf16" else None)
     scaler = torch.amp.GradScaler(runtime.device.type, enabled=config.precision == "fp16")
-    forward: torch.nn.Module = model
+    forward: torch.nn.Module = mixed.compute
     if runtime.world_size > 1:
-        forward = torch.nn.parallel.DistributedDataParallel(model)
+        forward = torch.nn.parallel.DistributedDataParallel(forward)
     if config.compile:
         forward = torch.compile(forward)  # type: ignore[assignment]
     tokens_per_step = config.batch_size * context_length * config.grad_accum * runtime.world_size
@@ -153,28 +154,10 @@ def _train(config: TrainConfig, runtime: Runtime) -> TrainSummary:
                 max_value=config.learning_rate,
                 min_value=config.min_learning_rate,
             )
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate
-            model.train()
-            loss_sum = torch.zeros((), device=runtime.device)
-            for micro in range(config.grad_accum):
-                x, y = train_batches(step * config.grad_accum + micro)
-                x, y = x.to(runtime.device), y.to(runtime.device)
-                last_micro = micro == config.grad_accum - 1
-                sync = last_micro or runtime.world_size == 1
-                with _maybe_no_sync(forward, sync):
-                    with autocast(runtime):
-                        logits = forward(x)  # (B, T, V)
-                    # (B, T, V) -> (B·T, V) against (B·T,); the loss in fp32 whatever the autocast dtype
-                    loss = functional.cross_entropy(logits.flatten(0, 1).float(), y.flatten(), ignore_index=-100)
-                    scaler.scale(loss / config.grad_accum).backward()  # type: ignore[no-untyped-call]
-                loss_sum += loss.detach()
-            if config.grad_clip > 0:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
+            for group in optimizer.param_groups:  # each group's peak rate follows the schedule's shape
+                group["lr"] = group["initial_lr"] * learning_rate / config.learning_rate
+            micro_batches = [train_batches(step * config.grad_accum + micro) for micro in range(config.grad_accum)]
+            loss_sum = train_step(forward, mixed, optimizer, scaler, micro_batches, runtime, config.grad_clip)
             step += 1
             step_seconds = time.monotonic() - step_started
             window_seconds, window_steps = window_seconds + step_seconds, window_steps + 1
@@ -202,8 +185,9 @@ def _train(config: TrainConfig, runtime: Runtime) -> TrainSummary:
                     )
                 window_seconds, window_steps = 0.0, 0
             if step % config.eval_interval == 0 or done or out_of_time:
-                train_loss = estimate_loss(model, train_batches, config.eval_batches, runtime, offset=1 << 40)
-                val_loss = estimate_loss(model, val_batches, config.eval_batches, runtime) if val_batches else None
+                compute = mixed.compute
+                train_loss = estimate_loss(compute, train_batches, config.eval_batches, runtime, offset=1 << 40)
+                val_loss = estimate_loss(compute, val_batches, config.eval_batches, runtime) if val_batches else None
                 if run is not None:
                     metrics = {"eval/train_loss": train_loss}
                     if val_loss is not None:
@@ -237,8 +221,51 @@ def _train(config: TrainConfig, runtime: Runtime) -> TrainSummary:
     )
 
 
+def train_step(
+    forward: torch.nn.Module,
+    mixed: MixedPrecision[GPT],
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    micro_batches: list[tuple[Tensor, Tensor]],
+    runtime: Runtime,
+    grad_clip: float,
+) -> Tensor:
+    """One optimizer step over the micro-batches' mean gradient; returns the sum of their losses (detached).
+
+    Args:
+        forward: what computes: `mixed.compute`, or its DDP / `torch.compile` wrapper.
+        mixed: the fp32 master weights and their compute copy (the same model for fp32).
+        optimizer: steps the master weights.
+        scaler: fp16's gradient scaler (disabled otherwise).
+        micro_batches: (x, y) pairs of (B, T) token ids and targets, on the CPU.
+        runtime: the device and process layout.
+        grad_clip: clip the global gradient norm to this; 0 for no clipping.
+    """
+    forward.train()
+    loss_sum = torch.zeros((), device=runtime.device)
+    for micro, (x, y) in enumerate(micro_batches):
+        x, y = x.to(runtime.device), y.to(runtime.device)
+        # DDP averages the gradients on the last micro-batch's backward only; the earlier ones accumulate locally.
+        sync = micro == len(micro_batches) - 1 or runtime.world_size == 1
+        with _maybe_no_sync(forward, sync):
+            with autocast(runtime):
+                loss = forward(x, targets=y)  # (B, T) against (B, T) -> the mean loss, fp32
+            scaler.scale(loss / len(micro_batches)).backward()
+        if sync:  # bf16 gradients into the fp32 master gradients (under DDP once they are averaged)
+            mixed.gather_grads()
+        loss_sum += loss.detach()
+    if grad_clip > 0:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(mixed.master.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    mixed.refresh()
+    return loss_sum
+
+
 @torch.no_grad()
-def estimate_loss(model: GPT, batches: Batches, count: int, runtime: Runtime, offset: int = 0) -> float:
+def estimate_loss(model: torch.nn.Module, batches: Batches, count: int, runtime: Runtime, offset: int = 0) -> float:
     """Mean loss per target token over `count` fixed batches (indices offset … offset+count-1), in eval mode."""
     model.eval()
     total = torch.zeros((), dtype=torch.float64)
@@ -246,14 +273,35 @@ def estimate_loss(model: GPT, batches: Batches, count: int, runtime: Runtime, of
     for index in range(count):
         x, y = batches(offset + index)
         x, y = x.to(runtime.device), y.to(runtime.device)
+        kept = int((y != -100).sum())
         with autocast(runtime):
-            logits = model(x)  # (B, T, V)
-        total += functional.cross_entropy(
-            logits.flatten(0, 1).float(), y.flatten(), ignore_index=-100, reduction="sum"
-        ).cpu()
-        tokens += int((y != -100).sum())
+            mean = model(x, targets=y)  # (B, T) against (B, T) -> the mean over the kept targets
+        total += mean.double().cpu() * kept
+        tokens += kept
     model.train()
     return float(total) / max(tokens, 1)
+
+
+def _optimizer(config: TrainConfig, model: GPT) -> torch.optim.Optimizer:
+    """AdamW with decay on 2-D weights only (GPT-2's), or Muon for the blocks' matrices; peak rates as "initial_lr"."""
+    betas = (config.beta1, config.beta2)
+    optimizer: torch.optim.Optimizer
+    if config.optimizer == "muon":
+        groups = muon_groups(
+            model,
+            learning_rate=config.learning_rate,
+            muon_learning_rate=config.muon_learning_rate,
+            weight_decay=config.weight_decay,
+            betas=betas,
+        )
+        optimizer = Muon(groups)
+    else:
+        optimizer = model.configure_optimizer(
+            weight_decay=config.weight_decay, learning_rate=config.learning_rate, betas=betas
+        )
+    for group in optimizer.param_groups:
+        group["initial_lr"] = group["lr"]
+    return optimizer
 
 
 def _initial_model(config: TrainConfig) -> tuple[GPT, Tokenizer]:
