@@ -20,7 +20,8 @@ weights, fp32 master weights and gradients).
   weights from the same safetensors folder and then reads its peak resident set (VmHWM, the figure
   `getrusage(RUSAGE_SELF).ru_maxrss` gives in a process not started by a larger one): the whole process
   (interpreter, libraries, weights, gradients, Adam moments, activations, logits). A second row gives the step's
-  own share: that peak minus the resident set just before the step.
+  own share: that peak minus the resident set just before the step, once every weight has been read (transformers
+  may leave the weights mapped from the file, resident only when first read).
 - Agreement: a small model (the `baby` preset, nanoGPT's 0.8M baby GPT, on character-level tinyshakespeare when
   $FOURFOLD_DATA has it, else on the standard library's source) trained 200 steps in fp32 and in bf16 from the same
   initial weights and batches; the figure is the largest relative difference between the two 10-step running means
@@ -216,6 +217,7 @@ def memory_step(side: str, folder: str, batch_size: int, context: int) -> dict[s
         optimizer = model.configure_optimizer(weight_decay=WEIGHT_DECAY, learning_rate=LEARNING_RATE, betas=BETAS)
         mixed, runtime = MixedPrecision(model, None), setup_runtime("cpu", torch.get_num_threads(), "fp32")
         x, y, _ = token_batches(model.config.vocab_size, batch_size, context, 1)[0]
+        touch(model)
         before = resident_mb()
         train_step(model, mixed, optimizer, torch.amp.GradScaler("cpu", enabled=False), [(x, y)], runtime, GRAD_CLIP)
     else:
@@ -224,12 +226,20 @@ def memory_step(side: str, folder: str, batch_size: int, context: int) -> dict[s
         reference = GPT2LMHeadModel.from_pretrained(folder).train()
         their_optimizer = adamw(reference)
         x, _, labels = token_batches(reference.config.vocab_size, batch_size, context, 1)[0]
+        touch(reference)
         before = resident_mb()
         reference(input_ids=x, labels=labels).loss.backward()
         torch.nn.utils.clip_grad_norm_(reference.parameters(), GRAD_CLIP)
         their_optimizer.step()
         their_optimizer.zero_grad(set_to_none=True)
     return {"before_mb": before, "peak_mb": peak_resident_mb()}
+
+
+def touch(model: torch.nn.Module) -> None:
+    """Read every weight once: a loader may leave them mapped from the file, resident only once read."""
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.sum()
 
 
 def resident_mb() -> float:

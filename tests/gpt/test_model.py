@@ -10,10 +10,11 @@ import pytest
 import torch
 from torch.nn import functional
 
+import fourfold.gpt.model as model_module
 from fourfold.core.checkpoint import CheckpointError, save_checkpoint
 from fourfold.core.errors import FourfoldError
 from fourfold.gpt.config import GPTConfig
-from fourfold.gpt.model import GPT
+from fourfold.gpt.model import GPT, output_cross_entropy
 
 TINY = GPTConfig(vocab_size=50, context_length=16, num_layers=2, num_heads=2, embed_dim=16)
 
@@ -207,3 +208,51 @@ def test_from_pretrained_explains_a_checkpoint_that_lost_its_manifest(tmp_path: 
     (folder / "checkpoint.json").unlink()  # config.json (a GPTConfig) remains
     with pytest.raises(FourfoldError, match=r"names no model_type.*nor a fourfold checkpoint"):
         GPT.from_pretrained(folder)
+
+
+@pytest.mark.parametrize("block_elements", [1 << 20, 100])  # one block, and one row per block
+def test_output_cross_entropy_equals_cross_entropy_in_value_and_gradient(
+    block_elements: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(model_module, "_BLOCK_ELEMENTS", block_elements)
+    torch.manual_seed(0)
+    hidden, weight = torch.randn(12, 16, requires_grad=True), torch.randn(50, 16, requires_grad=True)
+    targets = torch.randint(0, 50, (12,))
+    targets[[2, 7]] = -100
+    expected = functional.cross_entropy(hidden @ weight.T, targets, ignore_index=-100)
+    (3 * expected).backward()
+    expected_grads = hidden.grad.clone(), weight.grad.clone()  # type: ignore[union-attr]
+    hidden.grad, weight.grad = None, None
+    loss = output_cross_entropy(hidden, weight, targets)
+    (3 * loss).backward()
+    torch.testing.assert_close(loss, expected)
+    torch.testing.assert_close(hidden.grad, expected_grads[0])
+    torch.testing.assert_close(weight.grad, expected_grads[1])
+    with torch.no_grad():  # the path without a gradient gives the same value
+        torch.testing.assert_close(output_cross_entropy(hidden, weight, targets), expected)
+
+
+def test_output_cross_entropy_of_no_targets_is_zero_with_zero_gradient() -> None:
+    hidden, weight = torch.randn(4, 8, requires_grad=True), torch.randn(10, 8, requires_grad=True)
+    loss = output_cross_entropy(hidden, weight, torch.full((4,), -100))
+    loss.backward()
+    assert loss.item() == 0.0
+    assert hidden.grad is not None and not hidden.grad.any()
+
+
+def test_output_cross_entropy_under_bf16_autocast_matches_autocasts_logits() -> None:
+    torch.manual_seed(0)
+    hidden, weight = torch.randn(32, 16), torch.randn(50, 16)
+    targets = torch.randint(0, 50, (32,))
+    with torch.autocast("cpu", torch.bfloat16):
+        logits = hidden @ weight.T  # (N, V) in bf16
+        loss = output_cross_entropy(hidden, weight, targets)
+    assert logits.dtype == torch.bfloat16 and loss.dtype == torch.float32
+    torch.testing.assert_close(loss, functional.cross_entropy(logits.float(), targets))
+
+
+def test_forward_with_targets_is_the_loss_of_the_logits() -> None:
+    model = tiny_model().train()
+    idx, targets = torch.randint(0, 50, (2, 8)), torch.randint(0, 50, (2, 8))
+    expected = functional.cross_entropy(model(idx).flatten(0, 1), targets.flatten())
+    torch.testing.assert_close(model(idx, targets=targets), expected)

@@ -1,11 +1,18 @@
 """`fourfold gpt train`: pretraining and fine-tuning of a GPT in one explicit loop.
 
-The recipe is GPT-2's as nanoGPT reproduces it (Radford et al. 2019; Karpathy's nanoGPT): AdamW with weight decay
-on matmul and embedding weights only, linear warmup then cosine decay, gradient accumulation, global-norm
-clipping, optional bf16 autocast (fp32 master weights), optional `torch.compile`, periodic loss estimates, and
-checkpoints from which a killed run resumes exactly: a batch is a pure function of (seed, step), and the model,
-optimizer and RNG states travel in the checkpoint. Several processes train through `torchrun` with DDP (gloo on
-CPU, nccl on GPU); each takes its slice of the same global batch, so N processes make the same update as one.
+The recipe is GPT-2's as nanoGPT reproduces it (Radford et al. 2019; Karpathy's nanoGPT): AdamW (fused) with
+weight decay on matmul and embedding weights only, linear warmup then cosine decay, gradient accumulation,
+global-norm clipping, optional `torch.compile`, periodic loss estimates, and checkpoints from which a killed run
+resumes exactly: a batch is a pure function of (seed, step), and the model, optimizer and RNG states travel in the
+checkpoint. Several processes train through `torchrun` with DDP (gloo on CPU, nccl on GPU); each takes its slice of
+the same global batch, so N processes make the same update as one.
+
+What makes a step fast (`train_step`): the loss comes from `model(x, targets=y)`, which never materialises the fp32
+logits (`fourfold.gpt.model.output_cross_entropy`); `--precision bf16` is bf16 compute with fp32 master weights
+(`fourfold.gpt.precision`): forward and backward run on a copy whose matmul weights are bf16, under autocast for
+the activations, the gradients are summed into the fp32 masters, the optimizer steps those and the copy is
+refreshed, and checkpoints hold the fp32 masters. `--optimizer muon` (`fourfold.gpt.muon`) trains the blocks'
+matrices with Muon instead of AdamW; each parameter group's peak rate follows the one schedule.
 
 Supervised fine-tuning (`--sft FILE`) runs the same loop on prompt/response examples with the loss on response
 tokens only (targets -100 elsewhere).
