@@ -93,6 +93,20 @@ GROUPS: tuple[Group, ...] = (
         "PPO, DQN and SAC that train on any Gymnasium environment",
         "Reinforcement learning algorithms (Schulman et al. 2017; Mnih et al. 2015; Haarnoja et al. 2018), one\n"
         "explicit loop each, with tuned presets for the Gym tasks, evaluation, videos and score tables.",
+        (
+            Command(
+                "train", "train PPO, DQN or SAC on a task with its tuned preset, resumable", "fourfold.rl.train:train"
+            ),
+            Command(
+                "eval", "play a trained agent greedily for N episodes: mean ± std", "fourfold.rl.evaluate:evaluate"
+            ),
+            Command("watch", "record a trained agent to a video and a frame sheet", "fourfold.rl.watch:watch"),
+            Command(
+                "table",
+                "train every preset over seeds and report the score table (mean, IQM, spread)",
+                "fourfold.rl.table:table",
+            ),
+        ),
     ),
     Group(
         "deepmoji",

@@ -395,6 +395,39 @@ class BatchedVectorEnv(VectorEnv[NDArray[Any], NDArray[Any], NDArray[Any]]):
         """A copy of env `index`'s random generator at its current position (what Gymnasium's `np_random` holds)."""
         return rng.generator_from_row(self._rng, index)
 
+    def get_state(self) -> dict[str, Any]:
+        """Everything that decides what the envs do next, as plain values: for a checkpoint, so that training
+        resumed after a kill steps on exactly as the uninterrupted run would have.
+
+        The state is every NumPy array the env holds (the task's physical state, each env's generator row, the
+        episode records, the final-observation buffer) plus the seeds and whether a reset is needed. The episode
+        records' start times are `time.perf_counter()` values of this process; after `set_state` in another process
+        the wall-clock lengths of episodes in progress are meaningless, as any clock's would be.
+        """
+        arrays = {name: value.copy() for name, value in vars(self).items() if isinstance(value, np.ndarray)}
+        return {"arrays": arrays, "seeds": list(self._seeds), "needs_reset": self._needs_reset}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Put back a state from `get_state` of an env of the same task, num_envs and options.
+
+        Raises:
+            EnvArgumentError: the state is not one of such an env (a missing, extra or differently shaped array).
+        """
+        mine = {name: value for name, value in vars(self).items() if isinstance(value, np.ndarray)}
+        arrays = state.get("arrays") if isinstance(state, dict) else None
+        if not isinstance(arrays, dict) or set(arrays) != set(mine):
+            raise EnvArgumentError(f"{type(self).__name__}: the saved env state is not one of this env's; check the task")
+        for name, value in mine.items():
+            saved = arrays[name]
+            if not isinstance(saved, np.ndarray) or saved.shape != value.shape or saved.dtype != value.dtype:
+                raise EnvArgumentError(
+                    f"{type(self).__name__}: the saved env state's {name} does not fit this env (other num_envs?)"
+                )
+        for name, value in mine.items():
+            value[...] = arrays[name]
+        self._seeds = list(state["seeds"])
+        self._needs_reset = bool(state["needs_reset"])
+
     # ---- internals ----------------------------------------------------------------------------------------------
 
     def _reference_step(
