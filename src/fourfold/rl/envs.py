@@ -139,12 +139,13 @@ def make_vector_env(env_id: str, num_envs: int, *, render_mode: str | None = Non
         )
     from gymnasium.wrappers.vector import RecordEpisodeStatistics
 
+    extra: dict[str, Any] = {} if render_mode is None else {"render_mode": render_mode}
     env = gymnasium.make_vec(
         env_id,
         num_envs=num_envs,
         vectorization_mode="sync",
         vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
-        render_mode=render_mode,
+        **extra,
     )
     return RecordEpisodeStatistics(env)
 

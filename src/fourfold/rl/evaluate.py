@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import tyro
 
 from fourfold.core.config import require
 from fourfold.rl.envs import TrainEnv
@@ -25,7 +26,7 @@ EVAL_SEED_OFFSET = 1_000_000
 class EvalConfig:
     """Evaluate a trained agent (greedy actions) over N episodes."""
 
-    run: Path
+    run: tyro.conf.Positional[Path]
     """The run folder, e.g. runs/rl/ppo-CartPole-v1-s0."""
     episodes: int = 100
     """Episodes to play (one env each, all at once)."""

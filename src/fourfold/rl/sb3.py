@@ -29,7 +29,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from fourfold.core.errors import FourfoldError
 
 
-class SB3VecEnv(VecEnv):  # type: ignore[misc]
+class SB3VecEnv(VecEnv):
     """A Gymnasium vector env in SAME_STEP autoreset mode with episode statistics, seen as an SB3 `VecEnv`."""
 
     def __init__(self, env: VectorEnv[Any, Any, Any]) -> None:
@@ -95,7 +95,9 @@ class SB3VecEnv(VecEnv):  # type: ignore[misc]
 
     def get_images(self) -> Sequence[NDArray[np.uint8] | None]:
         frames = self.env.render()
-        return list(frames) if frames is not None else [None] * self.num_envs
+        if frames is None:
+            return [None] * self.num_envs
+        return [np.asarray(frame, dtype=np.uint8) for frame in frames]
 
 
 def make_sb3_env(env_id: str, num_envs: int, seed: int | None = None, **kwargs: Any) -> SB3VecEnv:

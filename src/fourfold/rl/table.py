@@ -68,6 +68,8 @@ class TableConfig:
     """Folder for table.md and the analysis reports."""
     eval_episodes: int = 100
     """Greedy evaluation episodes per seed."""
+    total_steps: int | None = None
+    """Cut every cell's training to this many steps (a quick look; default: each preset's own)."""
     progress: bool = False
     """Per-run progress bars (off: the runs are many and parallel)."""
 
@@ -186,6 +188,7 @@ def _run_config(cell: Cell, seed: int, config: TableConfig) -> TrainConfig:
         eval_episodes=config.eval_episodes,
         progress=config.progress,
         threads=1,
+        total_steps=config.total_steps,
     )
 
 
