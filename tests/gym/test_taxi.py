@@ -1,10 +1,9 @@
-"""Tests of fourfold.gym.taxi: exactness against Gymnasium 1.4's Taxi (single env and SyncVectorEnv, rainy and fickle
-options, every autoreset mode, `prob` and `action_mask` infos), the kernel against the NumPy reference, the env
-checker, errors, registration and rendering."""
+"""Tests of fourfold.gym.taxi and taxi_dynamics: exactness against Gymnasium 1.4's Taxi (single env and
+SyncVectorEnv, rainy and fickle options, every autoreset mode, `prob` and `action_mask` infos), the kernel against the
+NumPy reference, the env checker, errors, registration and rendering."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -12,13 +11,14 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode
+from tests.gym import toy_text_conformance as conformance
 
 import fourfold.gym  # noqa: F401  (registers the fourfold/ ids)
 from fourfold.gym import registration
-from fourfold.gym.taxi import TAXI, TaxiEnv, TaxiVectorEnv, build_tables, decode
+from fourfold.gym.taxi import TAXI, TaxiEnv, TaxiVectorEnv
+from fourfold.gym.taxi_dynamics import build_tables, decode
 from fourfold.gym.vector import EnvArgumentError, InvalidActionError, ResetNeededError
 
-MODES = [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED]
 OPTIONS: list[dict[str, Any]] = [
     {},
     {"is_rainy": True},
@@ -48,134 +48,72 @@ def _actions(observations: np.ndarray, generator: np.random.Generator) -> np.nda
     )
 
 
-def _assert_same_info(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
-    assert ours.keys() == theirs.keys()
-    for key in ("prob", "_prob", "action_mask", "_action_mask"):
-        assert np.array_equal(ours[key], theirs[key]) and ours[key].dtype == theirs[key].dtype, key
-    if "final_obs" in theirs:
-        ended = theirs["_final_obs"]
-        assert [int(o) for o in ours["final_obs"][ended]] == list(theirs["final_obs"][ended])
-        assert ours["final_info"].keys() == theirs["final_info"].keys()
-        for key, value in theirs["final_info"].items():
-            assert np.array_equal(ours["final_info"][key], value), key
-
-
-def _run_against_sync(ours: Any, theirs: Any, steps: int, seed: int, mode: AutoresetMode) -> dict[str, int]:
-    """Step fourfold and SyncVectorEnv side by side with equal outputs and infos; count deliveries, time limits and
-    destination changes within an episode (the fickle passenger)."""
-    observations, info = ours.reset(seed=seed)
-    expected, expected_info = theirs.reset(seed=seed)
-    assert np.array_equal(observations, expected)
-    _assert_same_info(info, expected_info)
-    generator = np.random.default_rng(seed)
+def _counts(ours: Any, theirs: Any, steps: int, seed: int) -> dict[str, int]:
+    """Step `ours` beside `theirs` (SyncVectorEnv, or the NumPy reference), asserting equal outputs and infos (see
+    `conformance.lockstep`); count deliveries, time limits and destination changes within an episode (the fickle
+    passenger)."""
     counts = {"delivered": 0, "truncated": 0, "fickle": 0}
     resetting = np.zeros(ours.num_envs, dtype=np.bool_)  # NEXT_STEP: envs whose next step is a reset
-    for _ in range(steps):
-        actions = _actions(observations, generator)
-        before = observations
-        observations, rewards, terminated, truncated, info = ours.step(actions)
-        expected, expected_rewards, expected_terminated, expected_truncated, expected_info = theirs.step(actions)
-        assert np.array_equal(observations, expected) and observations.dtype == expected.dtype
-        assert np.array_equal(rewards, expected_rewards) and rewards.dtype == expected_rewards.dtype
-        assert np.array_equal(terminated, expected_terminated) and np.array_equal(truncated, expected_truncated)
-        _assert_same_info(info, expected_info)
+    next_step = ours.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    for before, outputs in conformance.lockstep(ours, theirs, steps=steps, seed=seed, policy=_actions):
+        observations, rewards, terminated, truncated, _ = outputs
         counts["delivered"] += int((rewards == 20).sum())
         counts["truncated"] += int(truncated.sum())
         done = terminated | truncated
         counts["fickle"] += int((~resetting & ~done & (before % 4 != observations % 4)).sum())  # a new destination
-        resetting = done if mode == AutoresetMode.NEXT_STEP else resetting
-        if mode == AutoresetMode.DISABLED and done.any():
-            observations, info = ours.reset(options={"reset_mask": done})
-            expected, expected_info = theirs.reset(options={"reset_mask": done.copy()})
-            assert np.array_equal(observations, expected)
-            _assert_same_info(info, expected_info)
-    for i in range(ours.num_envs):  # every env is at the same place of its own random stream
-        assert ours.generator(i).bit_generator.state == theirs.np_random[i].bit_generator.state
+        resetting = done if next_step else resetting
     return counts
 
 
 def test_gymnasium_env_checker_passes() -> None:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with conformance.no_warnings():
         check_env(gym.make("fourfold/Taxi-v3", render_mode="ansi").unwrapped)  # tries rgb_array as well
         check_env(gym.make("fourfold/Taxi-v3", is_rainy=True, fickle_passenger=True).unwrapped, skip_render_check=True)
-    assert not caught, [str(w.message) for w in caught]
 
 
 @pytest.mark.parametrize("kwargs", OPTIONS, ids=["dry", "rainy", "fickle", "rainy-fickle"])
 def test_single_env_matches_gymnasium_with_infos_and_ansi_text(kwargs: dict[str, Any]) -> None:
     ours = gym.make("fourfold/Taxi-v3", render_mode="ansi", **kwargs)
     theirs = gym.make("Taxi-v4", render_mode="ansi", **kwargs)
-    generator = np.random.default_rng(0)
     delivered = 0
-    for episode in range(12):
-        observation, info = ours.reset(seed=episode)
-        expected, expected_info = theirs.reset(seed=episode)
-        assert observation == expected and info["prob"] == expected_info["prob"] == 1.0
-        assert np.array_equal(info["action_mask"], expected_info["action_mask"]) and ours.render() == theirs.render()
-        truncated = terminated = False
-        while not (terminated or truncated):
-            action = int(POLICY[observation]) if episode % 3 else int(generator.integers(0, 6))
-            observation, reward, terminated, truncated, info = ours.step(action)
-            expected, expected_reward, expected_terminated, expected_truncated, expected_info = theirs.step(action)
-            assert (observation, reward, terminated, truncated) == (
-                expected,
-                expected_reward,
-                expected_terminated,
-                expected_truncated,
-            )
-            assert info["prob"] == expected_info["prob"] and np.array_equal(
-                info["action_mask"], expected_info["action_mask"]
-            )
-            assert info["action_mask"].dtype == np.int8 and ours.render() == theirs.render()
-            delivered += reward == 20
+    for _, (_, reward, _, _, info) in conformance.single_lockstep(
+        ours,
+        theirs,
+        episodes=12,
+        policy=lambda observation, generator, episode: (
+            int(POLICY[observation]) if episode % 3 else int(generator.integers(0, 6))
+        ),
+    ):
+        assert type(info["prob"]) is float and info["action_mask"].dtype == np.int8
+        delivered += reward == 20
     assert delivered >= 5
-    assert ours.unwrapped.np_random.bit_generator.state == theirs.unwrapped.np_random.bit_generator.state
     single = ours.unwrapped
     assert isinstance(single, TaxiEnv)
-    transitions = theirs.unwrapped.P  # type: ignore[attr-defined]
-    ours_p = single.P
-    assert ours_p == {
-        s: {a: [(p, n, float(r), t) for p, n, r, t in row[a]] for a in row} for s, row in transitions.items()
-    }
+    conformance.assert_same_transitions(ours, theirs)
     assert single.decode(single.encode(3, 1, 4, 2)) == (3, 1, 4, 2) == decode(single.encode(3, 1, 4, 2))
 
 
 def test_vector_env_matches_sync_vector_env_over_20000_steps() -> None:
-    ours = gym.make_vec("fourfold/Taxi-v3", num_envs=16)
-    theirs = gym.make_vec("Taxi-v4", num_envs=16, vectorization_mode="sync")
-    counts = _run_against_sync(ours, theirs, steps=1250, seed=123, mode=AutoresetMode.NEXT_STEP)
+    ours, theirs = conformance.vector_pair("fourfold/Taxi-v3", "Taxi-v4", num_envs=16)
+    counts = _counts(ours, theirs, steps=1250, seed=123)
     assert counts["delivered"] > 400 and counts["truncated"] > 40 and counts["fickle"] == 0
 
 
-@pytest.mark.parametrize("mode", MODES, ids=lambda mode: mode.value)
+@pytest.mark.parametrize("mode", conformance.MODES, ids=lambda mode: mode.value)
 def test_rainy_fickle_taxi_in_every_autoreset_mode_matches_sync_vector_env(mode: AutoresetMode) -> None:
     kwargs: dict[str, Any] = {"num_envs": 6, "max_episode_steps": 40, "is_rainy": True, "fickle_passenger": True}
-    ours = gym.make_vec("fourfold/Taxi-v3", autoreset_mode=mode, **kwargs)
-    theirs = gym.make_vec("Taxi-v4", vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode}, **kwargs)
-    counts = _run_against_sync(ours, theirs, steps=300, seed=4, mode=mode)
+    ours, theirs = conformance.vector_pair("fourfold/Taxi-v3", "Taxi-v4", mode, **kwargs)
+    counts = _counts(ours, theirs, steps=300, seed=4)
     assert counts["delivered"] > 10 and counts["truncated"] > 10 and counts["fickle"] >= 2
 
 
-@pytest.mark.parametrize("mode", MODES, ids=lambda mode: mode.value)
+@pytest.mark.parametrize("mode", conformance.MODES, ids=lambda mode: mode.value)
 def test_numba_kernel_equals_numpy_reference(mode: AutoresetMode) -> None:
     kwargs: dict[str, Any] = {"num_envs": 4, "autoreset_mode": mode, "max_episode_steps": 30}
     compiled = TaxiVectorEnv(**kwargs, is_rainy=True, fickle_passenger=True, fickle_probability=0.7)
     reference = TaxiVectorEnv(**kwargs, is_rainy=True, fickle_passenger=True, fickle_probability=0.7, backend="numpy")
-    observations, _ = compiled.reset(seed=2)
-    assert np.array_equal(observations, reference.reset(seed=2)[0])
-    generator = np.random.default_rng(0)
-    for _ in range(250):
-        actions = _actions(observations, generator)
-        observations, rewards, terminated, truncated, info = compiled.step(actions)
-        expected = reference.step(actions)
-        for ours, theirs in zip((observations, rewards, terminated, truncated), expected[:4], strict=True):
-            assert np.array_equal(ours, theirs) and ours.dtype == theirs.dtype
-        _assert_same_info(info, expected[4])
-        done = terminated | truncated
-        if mode == AutoresetMode.DISABLED and done.any():
-            observations, _ = compiled.reset(options={"reset_mask": done})
-            assert np.array_equal(observations, reference.reset(options={"reset_mask": done})[0])
+    counts = _counts(compiled, reference, steps=250, seed=2)
+    assert counts["delivered"] > 5 and counts["fickle"] >= 1
     assert np.array_equal(compiled.fickle_step, reference.fickle_step)
     assert np.array_equal(compiled._rng, reference._rng)
 
@@ -185,12 +123,7 @@ def test_errors() -> None:
     envs.reset(seed=0)
     with pytest.raises(InvalidActionError, match="action 6 of env 1"):
         envs.step(np.array([0, 6]))
-    env = TaxiEnv()
-    with pytest.raises(ResetNeededError, match="reset"):
-        env.step(0)
-    observation, _ = env.reset(seed=0)
-    with pytest.raises(InvalidActionError, match="outside the action space"):
-        env.step(-1)
+    env, observation = conformance.assert_single_env_guards(TaxiEnv, [-1])
     terminated = False
     while not terminated:
         observation, _, terminated, _, _ = env.step(int(POLICY[observation]))

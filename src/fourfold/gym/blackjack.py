@@ -34,19 +34,9 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 from numpy.typing import ArrayLike, NDArray
 
-from fourfold.gym import render, rng
+from fourfold.gym import env_guards, render, rng
 from fourfold.gym.render import Frame
-from fourfold.gym.vector import (
-    SAME_STEP,
-    Backend,
-    BatchedVectorEnv,
-    EnvArgumentError,
-    InvalidActionError,
-    ResetNeededError,
-    autoreset,
-    begin_episode,
-    end_step,
-)
+from fourfold.gym.vector import SAME_STEP, Backend, BatchedVectorEnv, autoreset, begin_episode, end_step
 
 STICK, HIT = 0, 1
 DECK = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 10, 10], dtype=np.int64)  # ace = 1; J, Q, K = 10
@@ -172,8 +162,7 @@ class BlackjackEnv(gymnasium.Env[Any, np.int64]):
         Raises:
             EnvArgumentError: a bad render_mode.
         """
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise EnvArgumentError(f"BlackjackEnv: render_mode must be None or 'rgb_array', got {render_mode!r}")
+        env_guards.check_render_mode(self, render_mode)
         self.natural, self.sab = bool(natural), bool(sab)
         self.render_mode = render_mode
         self.action_space = spaces.Discrete(2)
@@ -214,13 +203,8 @@ class BlackjackEnv(gymnasium.Env[Any, np.int64]):
             ResetNeededError: before reset, or after the hand ended.
             InvalidActionError: `action` is not 0 or 1.
         """
-        if not self.player:
-            raise ResetNeededError("BlackjackEnv: call reset() before step()")
-        if self._terminated:
-            raise ResetNeededError("BlackjackEnv: the hand ended; call reset() before stepping again")
-        if not self.action_space.contains(action):
-            raise InvalidActionError(f"BlackjackEnv: action {action!r} is outside the action space Discrete(2)")
-        if action == HIT:
+        env_guards.check_running(self, self.player or None, self._terminated, "the hand ended")
+        if env_guards.check_action(self, action) == HIT:
             self.player.append(self._draw())
             self._terminated = hand_value(sum(self.player), 1 in self.player) > 21
             reward = -1.0 if self._terminated else 0.0
@@ -236,14 +220,8 @@ class BlackjackEnv(gymnasium.Env[Any, np.int64]):
 
     def render(self) -> Frame | None:
         """A (376, 384, 3) uint8 frame, or None (with Gymnasium's warning) without a render mode."""
-        if self.render_mode is None:
-            gymnasium.logger.warn(
-                "You are calling render method without specifying any render mode: pass render_mode='rgb_array' to "
-                "gymnasium.make or BlackjackEnv."
-            )
+        if env_guards.state_to_render(self, self.player or None) is None:
             return None
-        if not self.player:
-            raise ResetNeededError("BlackjackEnv: call reset() before render()")
         value, shown, usable = self._observation()
         face = FACES.index(self.dealer_top_card_value_str) if self.dealer_top_card_value_str in FACES else -1
         return render_frame(value, bool(usable), shown, SUITS.index(self.dealer_top_card_suit), face)

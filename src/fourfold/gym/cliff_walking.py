@@ -6,8 +6,8 @@ Learning: An Introduction", as Gymnasium's `gymnasium/envs/toy_text/cliffwalking
 `is_slippery` option (a move goes in the intended direction or to either side, 1/3 each), spaces, `info["prob"]`
 and ANSI text. Gymnasium registers no time limit for CliffWalking-v1, and neither does fourfold.
 
-The transitions are the tables of `frozen_lake.py` (`TransitionTables`, built here from Gymnasium's rules) and the
-envs step through its tabular kernel, so the two tasks share one stepping definition.
+The transitions are `tabular.TransitionTables`, built here from Gymnasium's rules, and the envs step through the
+draws and the kernel of `tabular.py`, as FrozenLake's do.
 
 - `CliffWalkingEnv`: one env; draws from its own `np_random` exactly as Gymnasium's. Unlike Gymnasium, stepping it
   after termination without reset raises `ResetNeededError`.
@@ -25,24 +25,13 @@ from typing import Any
 import gymnasium
 import numpy as np
 from gymnasium import spaces
-from gymnasium.envs.toy_text.utils import categorical_sample
 from gymnasium.vector import AutoresetMode
 from numpy.typing import ArrayLike, NDArray
 
-from fourfold.gym import render
-from fourfold.gym.frozen_lake import (
-    TransitionTables,
-    add_step_info,
-    reference_reset,
-    reference_step,
-    reset_info,
-    tables_from_outcomes,
-    tabular_reset_kernel,
-    tabular_step_kernel,
-    transition_dict,
-)
+from fourfold.gym import env_guards, render, tabular
 from fourfold.gym.render import Frame
-from fourfold.gym.vector import Backend, BatchedVectorEnv, EnvArgumentError, InvalidActionError, ResetNeededError
+from fourfold.gym.tabular import TransitionTables
+from fourfold.gym.vector import Backend, BatchedVectorEnv
 
 UP, RIGHT, DOWN, LEFT = 0, 1, 2, 3
 MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))  # (row, col) change of each action
@@ -85,7 +74,7 @@ def build_tables(is_slippery: bool) -> TransitionTables:
         outcomes.append(actions)
     initial = np.zeros(NUM_STATES)
     initial[START_STATE] = 1.0
-    return tables_from_outcomes(outcomes, initial)
+    return tabular.tables_from_outcomes(outcomes, initial)
 
 
 def render_text(position: int) -> str:
@@ -131,10 +120,7 @@ class CliffWalkingEnv(gymnasium.Env[Any, np.int64]):
         Raises:
             EnvArgumentError: a bad render_mode.
         """
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise EnvArgumentError(
-                f"CliffWalkingEnv: render_mode must be None, 'ansi' or 'rgb_array', got {render_mode!r}"
-            )
+        env_guards.check_render_mode(self, render_mode)
         self.is_slippery = bool(is_slippery)
         self.tables = build_tables(self.is_slippery)
         self.render_mode = render_mode
@@ -147,14 +133,12 @@ class CliffWalkingEnv(gymnasium.Env[Any, np.int64]):
     @property
     def P(self) -> dict[int, dict[int, list[tuple[float, int, float, bool]]]]:  # noqa: N802 (Gymnasium's name)
         """Gymnasium's transition dict, built from the tables on each access (for value iteration and the like)."""
-        return transition_dict(self.tables)
+        return tabular.transition_dict(self.tables)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         """Put the agent on the start (one draw, as Gymnasium's `categorical_sample`); return it and `{"prob": 1}`."""
         super().reset(seed=seed)
-        self.s = int(categorical_sample(self.tables.initial[0], self.np_random))
-        self.lastaction = None
-        self._terminated = False
+        self.s, self.lastaction, self._terminated = tabular.sample_start(self.tables, self.np_random), None, False
         return self.s, {"prob": 1}
 
     def step(self, action: int | np.integer[Any]) -> tuple[int, float, bool, bool, dict[str, Any]]:
@@ -164,37 +148,26 @@ class CliffWalkingEnv(gymnasium.Env[Any, np.int64]):
             ResetNeededError: before reset, or after the episode terminated.
             InvalidActionError: `action` is not 0, 1, 2 or 3.
         """
-        if self.s is None:
-            raise ResetNeededError("CliffWalkingEnv: call reset() before step()")
-        if self._terminated:
-            raise ResetNeededError("CliffWalkingEnv: the episode terminated; call reset() before stepping again")
-        if not self.action_space.contains(action):
-            raise InvalidActionError(f"CliffWalkingEnv: action {action!r} is outside the action space Discrete(4)")
-        tables, s, a = self.tables, self.s, int(action)
-        k = int(categorical_sample(tables.probability[0, s, a], self.np_random))
-        self.s, self.lastaction = int(tables.next_state[0, s, a, k]), a
-        self._terminated = bool(tables.terminal[0, s, a, k])
-        info = {"prob": float(tables.probability[0, s, a, k])}
-        return self.s, float(tables.reward[0, s, a, k]), self._terminated, False, info
+        s = env_guards.check_running(self, self.s, self._terminated)
+        self.lastaction = env_guards.check_action(self, action)
+        self.s, reward, self._terminated, probability = tabular.sample_transition(
+            self.tables, s, self.lastaction, self.np_random
+        )
+        return self.s, reward, self._terminated, False, {"prob": probability}
 
     def render(self) -> str | Frame | None:
         """The ANSI text (a str) or a (256, 768, 3) uint8 frame; None (with Gymnasium's warning) without a mode."""
-        if self.render_mode is None:
-            gymnasium.logger.warn(
-                "You are calling render method without specifying any render mode: pass render_mode='rgb_array' or "
-                "'ansi' to gymnasium.make or CliffWalkingEnv."
-            )
+        s = env_guards.state_to_render(self, self.s)
+        if s is None:
             return None
-        if self.s is None:
-            raise ResetNeededError("CliffWalkingEnv: call reset() before render()")
-        return render_text(self.s) if self.render_mode == "ansi" else render_frame(self.s)
+        return render_text(s) if self.render_mode == "ansi" else render_frame(s)
 
 
 class CliffWalkingVectorEnv(BatchedVectorEnv):
     """N cliff walks stepped by one compiled kernel; `gymnasium.make_vec("fourfold/CliffWalking-v1", num_envs=N)`.
 
     `step` and `reset` put `prob` (N,) float64 and `_prob` in `info` every time, as SyncVectorEnv does (see
-    `frozen_lake.add_step_info`).
+    `tabular.add_step_info`).
 
     Attributes:
         tables: the transition tables; position: (N,) int64 each env's state; last_action: (N,) int64 (-1: none).
@@ -234,21 +207,21 @@ class CliffWalkingVectorEnv(BatchedVectorEnv):
         self.tables = build_tables(self.is_slippery)
         self.position = np.full(self.num_envs, START_STATE, dtype=np.int64)  # (N,)
         self.last_action = np.full(self.num_envs, -1, dtype=np.int64)  # (N,)
-        self._probabilities = np.ones(self.num_envs, dtype=np.float64)  # (N,) see tabular_step_kernel
+        self._probabilities = np.ones(self.num_envs, dtype=np.float64)  # (N,) see tabular.step_kernel
 
     def reset(
         self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[NDArray[Any], dict[str, Any]]:
         """As `BatchedVectorEnv.reset`, with `info["prob"]` 1.0 for each reset env (`_prob` marks them)."""
         observations, info = super().reset(seed=seed, options=options)
-        return observations, {**info, **reset_info(options, self.num_envs)}
+        return observations, {**info, **tabular.reset_info(options, self.num_envs)}
 
     def step(
         self, actions: ArrayLike
     ) -> tuple[NDArray[Any], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_], dict[str, Any]]:
         """As `BatchedVectorEnv.step`, with `info["prob"]` (N,) the probability of each env's transition."""
         observations, rewards, terminated, truncated, info = super().step(actions)
-        add_step_info(info, self._probabilities)
+        tabular.add_step_info(info, self._probabilities)
         return observations, rewards, terminated, truncated, info
 
     def render(self) -> tuple[str | Frame, ...] | None:  # type: ignore[override]  # "ansi" renders text
@@ -266,7 +239,7 @@ class CliffWalkingVectorEnv(BatchedVectorEnv):
         terminated: NDArray[np.bool_],
         truncated: NDArray[np.bool_],
     ) -> int:
-        ended: int = tabular_step_kernel(
+        ended: int = tabular.step_kernel(
             self.tables, self.position, self.last_action, self._probabilities, self._rng, actions, self._mode,
             self._max_steps, now, self._episodes, observations, rewards, terminated, truncated,
             self._final_observations,
@@ -274,17 +247,17 @@ class CliffWalkingVectorEnv(BatchedVectorEnv):
         return ended
 
     def _compiled_reset(self, mask: NDArray[np.bool_], options: dict[str, Any]) -> None:
-        tabular_reset_kernel(self.position, self.last_action, self._rng, self.tables.initial_cumulative, mask)
+        tabular.reset_kernel(self.position, self.last_action, self._rng, self.tables.initial_cumulative, mask)
 
     def _reference_dynamics(
         self, actions: NDArray[Any], mask: NDArray[np.bool_]
     ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-        return reference_step(
+        return tabular.reference_step(
             self.tables, self.position, self.last_action, self._probabilities, self._rng, actions, mask
         )
 
     def _reference_reset(self, mask: NDArray[np.bool_], options: dict[str, Any]) -> None:
-        reference_reset(self.tables, self.position, self.last_action, self._rng, mask)
+        tabular.reference_reset(self.tables, self.position, self.last_action, self._rng, mask)
 
     def _observe(self) -> NDArray[np.int64]:
         return self.position.copy()  # (N,)

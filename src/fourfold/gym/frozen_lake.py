@@ -7,12 +7,8 @@ Brockman et al. 2016), with its maps, options (`desc`, `map_name`, `is_slippery`
 `reward_schedule`), spaces, `info["prob"]` and ANSI text. The time limit comes from registration: 100 steps for
 `fourfold/FrozenLake-v1`, 200 for `fourfold/FrozenLake8x8-v1`.
 
-The transitions are arrays built once from the map (`build_tables`), not Gymnasium's dict `P` (which `P` rebuilds
-on demand for value-iteration code): outcome k of action a in state s leads to `next_state[m, s, a, k]` with
-`probability`, `reward` and `terminal` alike, m indexing the map. Each step draws one `random()` and takes the first
-outcome whose cumulative probability exceeds it, as Gymnasium's `categorical_sample` does; each reset draws one more.
-This tabular machinery (`TransitionTables`, the kernels, their NumPy references and the `prob` infos) is the first
-section of this file; CliffWalking and Taxi step through it too.
+The transitions are `tabular.TransitionTables` built once from the map (`build_tables`), not Gymnasium's dict `P`
+(which `P` rebuilds on demand for value-iteration code); both envs step through them with the draws of `tabular.py`.
 
 - `FrozenLakeEnv`: one env; draws from its own `np_random` exactly as Gymnasium's. Unlike Gymnasium (which stays
   in the terminal state), stepping it after termination without reset raises `ResetNeededError`.
@@ -31,31 +27,20 @@ action (3 slippery, 1 not); R, C the map's rows and columns.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import gymnasium
-import numba
 import numpy as np
 from gymnasium import spaces
 from gymnasium.envs.toy_text.frozen_lake import MAPS, generate_random_map
-from gymnasium.envs.toy_text.utils import categorical_sample
 from gymnasium.utils import colorize
 from gymnasium.vector import AutoresetMode
 from numpy.typing import ArrayLike, NDArray
 
-from fourfold.gym import render, rng
+from fourfold.gym import env_guards, render, tabular
 from fourfold.gym.render import Frame
-from fourfold.gym.vector import (
-    SAME_STEP,
-    Backend,
-    BatchedVectorEnv,
-    EnvArgumentError,
-    InvalidActionError,
-    ResetNeededError,
-    autoreset,
-    begin_episode,
-    end_step,
-)
+from fourfold.gym.tabular import TransitionTables
+from fourfold.gym.vector import Backend, BatchedVectorEnv, EnvArgumentError
 
 LEFT, DOWN, RIGHT, UP = 0, 1, 2, 3
 ACTION_NAMES = ("Left", "Down", "Right", "Up")
@@ -67,233 +52,6 @@ START: render.Color = (176, 206, 236)
 GOAL: render.Color = (250, 204, 60)
 GRID: render.Color = (180, 200, 230)  # Gymnasium's cell outline
 AGENT: render.Color = (220, 80, 40)
-
-
-# ---- The tabular machinery, shared with cliff_walking.py and taxi.py ----------------------------------------
-
-
-class TransitionTables(NamedTuple):
-    """The transitions of a tabular task on M maps (M = 1 but for FrozenLake's random maps), as arrays the kernels
-    index; a state-action with fewer than K outcomes is padded with outcomes of probability 0.
-
-    Attributes:
-        next_state: (M, S, A, K) int64 where outcome k of action a in state s leads.
-        reward: (M, S, A, K) float64.
-        terminal: (M, S, A, K) bool, whether the next state ends the episode.
-        probability: (M, S, A, K) float64, Gymnasium's transition probabilities.
-        cumulative: (M, S, A, K) float64, `np.cumsum` of them; -1 for padding, so that no draw picks it.
-        initial: (M, S) float64, the initial state distribution.
-        initial_cumulative: (M, S) float64, its `np.cumsum`.
-    """
-
-    next_state: NDArray[np.int64]
-    reward: NDArray[np.float64]
-    terminal: NDArray[np.bool_]
-    probability: NDArray[np.float64]
-    cumulative: NDArray[np.float64]
-    initial: NDArray[np.float64]
-    initial_cumulative: NDArray[np.float64]
-
-
-def tables_from_outcomes(
-    outcomes: Sequence[Sequence[Sequence[tuple[float, int, float, bool]]]], initial: NDArray[np.float64]
-) -> TransitionTables:
-    """Tables (M = 1) of Gymnasium-style lists `outcomes[s][a] = [(p, next_state, reward, terminated), ...]`."""
-    width = max(len(listed) for row in outcomes for listed in row)
-    shape = (1, len(outcomes), len(outcomes[0]), width)
-    next_state, terminal = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.bool_)
-    reward, probability, cumulative = np.zeros(shape), np.zeros(shape), np.full(shape, -1.0)  # -1: padding
-    for s, row in enumerate(outcomes):
-        for a, listed in enumerate(row):
-            count = len(listed)
-            probability[0, s, a, :count] = [p for p, _, _, _ in listed]
-            cumulative[0, s, a, :count] = np.cumsum(probability[0, s, a, :count])
-            next_state[0, s, a, :count] = [n for _, n, _, _ in listed]
-            reward[0, s, a, :count] = [r for _, _, r, _ in listed]
-            terminal[0, s, a, :count] = [t for _, _, _, t in listed]
-    return TransitionTables(
-        next_state, reward, terminal, probability, cumulative, initial[None], np.cumsum(initial)[None]
-    )
-
-
-def transition_dict(tables: TransitionTables, m: int = 0) -> dict[int, dict[int, list[tuple[float, int, float, bool]]]]:
-    """Gymnasium's `P[s][a] = [(probability, next_state, reward, terminated), ...]` of map m (padding left out)."""
-    result: dict[int, dict[int, list[tuple[float, int, float, bool]]]] = {}
-    for s in range(tables.next_state.shape[1]):
-        result[s] = {}
-        for a in range(tables.next_state.shape[2]):
-            outcomes = np.flatnonzero(tables.cumulative[m, s, a] >= 0.0)
-            result[s][a] = [
-                (
-                    float(tables.probability[m, s, a, k]),
-                    int(tables.next_state[m, s, a, k]),
-                    float(tables.reward[m, s, a, k]),
-                    bool(tables.terminal[m, s, a, k]),
-                )
-                for k in outcomes
-            ]
-    return result
-
-
-@numba.njit(cache=True)
-def pick_outcome(cumulative: NDArray[np.float64], m: int, s: int, a: int, draw: float) -> int:
-    """The first outcome whose cumulative probability exceeds `draw`, or 0 if none does (`np.argmax` of all False)."""
-    for k in range(cumulative.shape[3]):
-        if cumulative[m, s, a, k] > draw:
-            return k
-    return 0
-
-
-@numba.njit(cache=True)
-def pick_initial(initial_cumulative: NDArray[np.float64], m: int, draw: float) -> int:
-    """The first state whose cumulative initial probability exceeds `draw`, or 0 (as `categorical_sample`)."""
-    for s in range(initial_cumulative.shape[1]):
-        if initial_cumulative[m, s] > draw:
-            return s
-    return 0
-
-
-@numba.njit(cache=True)
-def tabular_step_kernel(
-    tables: TransitionTables,
-    position: NDArray[np.int64],
-    last_action: NDArray[np.int64],
-    probabilities: NDArray[np.float64],
-    generators: NDArray[np.uint64],
-    actions: NDArray[np.int64],
-    mode: int,
-    max_episode_steps: int,
-    now: float,
-    episodes: NDArray[np.void],
-    observations: NDArray[np.int64],
-    rewards: NDArray[np.float64],
-    terminated: NDArray[np.bool_],
-    truncated: NDArray[np.bool_],
-    final_observations: NDArray[np.int64],
-) -> int:
-    """Step all N envs (the pattern of `vector.py`); return the number of ended episodes, or -1 - i (bad action i).
-
-    `probabilities[i]` becomes the probability of the outcome env i took, or 1.0 where a NEXT_STEP reset replaced
-    its step (the `prob` of Gymnasium's reset info).
-    """
-    next_state, cumulative, initial_cumulative = tables.next_state, tables.cumulative, tables.initial_cumulative
-    num_envs, num_actions = position.shape[0], next_state.shape[2]
-    for i in range(num_envs):  # validate first, so that a bad batch changes nothing
-        if actions[i] < 0 or actions[i] >= num_actions:
-            return -1 - i
-    one_map = next_state.shape[0] == 1
-    ended = 0
-    for i in range(num_envs):
-        m = 0 if one_map else i
-        if episodes[i].pending:  # NEXT_STEP: the last step ended env i's episode, this one resets it
-            position[i] = pick_initial(initial_cumulative, m, rng.random(generators, i))
-            last_action[i] = -1
-            probabilities[i] = 1.0
-            autoreset(episodes, i, now)
-            rewards[i] = 0.0
-            terminated[i] = False
-            truncated[i] = False
-        else:
-            s = position[i]
-            a = actions[i]
-            k = pick_outcome(cumulative, m, s, a, rng.random(generators, i))
-            position[i] = next_state[m, s, a, k]
-            last_action[i] = a
-            probabilities[i] = tables.probability[m, s, a, k]
-            reward = tables.reward[m, s, a, k]
-            term = tables.terminal[m, s, a, k]
-            trunc = end_step(episodes, i, reward, term, max_episode_steps, now)
-            rewards[i] = reward
-            terminated[i] = term
-            truncated[i] = trunc
-            if term or trunc:
-                ended += 1
-                if mode == SAME_STEP:
-                    final_observations[i] = position[i]
-                    position[i] = pick_initial(initial_cumulative, m, rng.random(generators, i))
-                    last_action[i] = -1
-                    begin_episode(episodes, i, now)
-        observations[i] = position[i]
-    return ended
-
-
-@numba.njit(cache=True)
-def tabular_reset_kernel(
-    position: NDArray[np.int64],
-    last_action: NDArray[np.int64],
-    generators: NDArray[np.uint64],
-    initial_cumulative: NDArray[np.float64],
-    mask: NDArray[np.bool_],
-) -> None:
-    """Put the envs in `mask` (N,) on a start tile, one draw each from their own generator rows."""
-    one_map = initial_cumulative.shape[0] == 1
-    for i in range(position.shape[0]):
-        if mask[i]:
-            position[i] = pick_initial(initial_cumulative, 0 if one_map else i, rng.random(generators, i))
-            last_action[i] = -1
-
-
-def reference_step(
-    tables: TransitionTables,
-    position: NDArray[np.int64],
-    last_action: NDArray[np.int64],
-    probabilities: NDArray[np.float64],
-    rows: NDArray[np.uint64],
-    actions: NDArray[np.int64],
-    mask: NDArray[np.bool_],
-) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """The NumPy reference of `tabular_step_kernel`'s transitions: step the envs in `mask` with Gymnasium's own
-    `categorical_sample`; return rewards and terminations (N,). The envs not stepped get probability 1.0."""
-    rewards = np.zeros(position.shape[0])  # (N,)
-    terminated = np.zeros(position.shape[0], dtype=np.bool_)  # (N,)
-    probabilities[~mask] = 1.0
-    for i in np.flatnonzero(mask):
-        m, s, a = (0 if tables.next_state.shape[0] == 1 else i), position[i], actions[i]
-        generator = rng.generator_from_row(rows, int(i))
-        k = int(categorical_sample(tables.probability[m, s, a], generator))
-        rows[i] = rng.row_from_generator(generator)
-        position[i], last_action[i] = tables.next_state[m, s, a, k], a
-        probabilities[i] = tables.probability[m, s, a, k]
-        rewards[i], terminated[i] = tables.reward[m, s, a, k], tables.terminal[m, s, a, k]
-    return rewards, terminated
-
-
-def reference_reset(
-    tables: TransitionTables,
-    position: NDArray[np.int64],
-    last_action: NDArray[np.int64],
-    rows: NDArray[np.uint64],
-    mask: NDArray[np.bool_],
-) -> None:
-    """The NumPy reference of `tabular_reset_kernel`, with Gymnasium's own `categorical_sample`."""
-    for i in np.flatnonzero(mask):
-        generator = rng.generator_from_row(rows, int(i))
-        position[i] = categorical_sample(tables.initial[0 if tables.initial.shape[0] == 1 else i], generator)
-        rows[i] = rng.row_from_generator(generator)
-        last_action[i] = -1
-
-
-def reset_info(options: dict[str, Any] | None, num_envs: int) -> dict[str, Any]:
-    """SyncVectorEnv's reset info of tabular envs: `prob` 1.0 for each reset env, `_prob` marking them."""
-    mask = (options or {}).get("reset_mask")
-    reset = np.ones(num_envs, dtype=np.bool_) if mask is None else np.array(mask, dtype=np.bool_)
-    return {"prob": reset.astype(np.float64), "_prob": reset}
-
-
-def add_step_info(info: dict[str, Any], probabilities: NDArray[np.float64]) -> None:
-    """Put SyncVectorEnv's step info of tabular envs into `info`: `prob` (N,), each env's transition probability.
-
-    With SAME_STEP, an ended env's step probability goes to `info["final_info"]` and its reset's 1.0 to `info`.
-    """
-    probabilities = probabilities.copy()
-    if "final_info" in info:
-        ended = info["_final_info"]
-        info["final_info"] = {"prob": np.where(ended, probabilities, 0.0), "_prob": ended.copy()}
-        probabilities[ended] = 1.0
-    info["prob"], info["_prob"] = probabilities, np.ones(probabilities.shape[0], dtype=np.bool_)
-
-
-# ---- FrozenLake ------------------------------------------------------------------------------------------------
 
 
 def lake_map(desc: Sequence[str] | NDArray[Any] | None, map_name: str | None) -> NDArray[np.bytes_]:
@@ -433,10 +191,7 @@ class FrozenLakeEnv(gymnasium.Env[Any, np.int64]):
         Raises:
             EnvArgumentError: a bad map, success_rate, reward_schedule or render_mode.
         """
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise EnvArgumentError(
-                f"FrozenLakeEnv: render_mode must be None, 'ansi' or 'rgb_array', got {render_mode!r}"
-            )
+        env_guards.check_render_mode(self, render_mode)
         self.desc = lake_map(desc, map_name)
         self.nrow, self.ncol = self.desc.shape
         self.tables = build_tables(self.desc[None], is_slippery, success_rate, reward_schedule)
@@ -450,14 +205,12 @@ class FrozenLakeEnv(gymnasium.Env[Any, np.int64]):
     @property
     def P(self) -> dict[int, dict[int, list[tuple[float, int, float, bool]]]]:  # noqa: N802 (Gymnasium's name)
         """Gymnasium's transition dict, built from the tables on each access (for value iteration and the like)."""
-        return transition_dict(self.tables)
+        return tabular.transition_dict(self.tables)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         """Put the agent on an S tile (one draw, as Gymnasium's `categorical_sample`); return it and `{"prob": 1}`."""
         super().reset(seed=seed)
-        self.s = int(categorical_sample(self.tables.initial[0], self.np_random))
-        self.lastaction = None
-        self._terminated = False
+        self.s, self.lastaction, self._terminated = tabular.sample_start(self.tables, self.np_random), None, False
         return self.s, {"prob": 1}
 
     def step(self, action: int | np.integer[Any]) -> tuple[int, float, bool, bool, dict[str, Any]]:
@@ -467,45 +220,28 @@ class FrozenLakeEnv(gymnasium.Env[Any, np.int64]):
             ResetNeededError: before reset, or after the episode terminated.
             InvalidActionError: `action` is not 0, 1, 2 or 3.
         """
-        if self.s is None:
-            raise ResetNeededError("FrozenLakeEnv: call reset() before step()")
-        if self._terminated:
-            raise ResetNeededError("FrozenLakeEnv: the episode terminated; call reset() before stepping again")
-        if not self.action_space.contains(action):
-            raise InvalidActionError(f"FrozenLakeEnv: action {action!r} is outside the action space Discrete(4)")
-        tables, s, a = self.tables, self.s, int(action)
-        k = int(categorical_sample(tables.probability[0, s, a], self.np_random))
-        self.s = int(tables.next_state[0, s, a, k])
-        self.lastaction = a
-        self._terminated = bool(tables.terminal[0, s, a, k])
-        return (
-            self.s,
-            float(tables.reward[0, s, a, k]),
-            self._terminated,
-            False,
-            {"prob": float(tables.probability[0, s, a, k])},
+        s = env_guards.check_running(self, self.s, self._terminated)
+        self.lastaction = env_guards.check_action(self, action)
+        self.s, reward, self._terminated, probability = tabular.sample_transition(
+            self.tables, s, self.lastaction, self.np_random
         )
+        return self.s, reward, self._terminated, False, {"prob": probability}
 
     def render(self) -> str | Frame | None:
         """The ANSI text (a str) or an (H, W, 3) uint8 frame; None (with Gymnasium's warning) without a mode."""
-        if self.render_mode is None:
-            gymnasium.logger.warn(
-                "You are calling render method without specifying any render mode: pass render_mode='rgb_array' or "
-                "'ansi' to gymnasium.make or FrozenLakeEnv."
-            )
+        s = env_guards.state_to_render(self, self.s)
+        if s is None:
             return None
-        if self.s is None:
-            raise ResetNeededError("FrozenLakeEnv: call reset() before render()")
         if self.render_mode == "ansi":
-            return render_text(self.desc, self.s, -1 if self.lastaction is None else self.lastaction)
-        return render_frame(self.desc, self.s)
+            return render_text(self.desc, s, -1 if self.lastaction is None else self.lastaction)
+        return render_frame(self.desc, s)
 
 
 class FrozenLakeVectorEnv(BatchedVectorEnv):
     """N frozen lakes stepped by one compiled kernel; `gymnasium.make_vec("fourfold/FrozenLake-v1", num_envs=N)`.
 
-    `step` and `reset` put `prob` (N,) float64 and `_prob` in `info` every time, as SyncVectorEnv does (with
-    SAME_STEP, an ended env's step probability goes to `info["final_info"]` and its reset's 1.0 to `info`).
+    `step` and `reset` put `prob` (N,) float64 and `_prob` in `info` every time, as SyncVectorEnv does (see
+    `tabular.add_step_info`).
 
     Attributes:
         lakes: (M, R, C) the maps: one shared by all envs, or one per env (random maps).
@@ -554,21 +290,21 @@ class FrozenLakeVectorEnv(BatchedVectorEnv):
         self.tables = build_tables(self.lakes, is_slippery, success_rate, reward_schedule)
         self.position = np.zeros(self.num_envs, dtype=np.int64)  # (N,)
         self.last_action = np.full(self.num_envs, -1, dtype=np.int64)  # (N,)
-        self._probabilities = np.ones(self.num_envs, dtype=np.float64)  # (N,) see tabular_step_kernel
+        self._probabilities = np.ones(self.num_envs, dtype=np.float64)  # (N,) see tabular.step_kernel
 
     def reset(
         self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[NDArray[Any], dict[str, Any]]:
         """As `BatchedVectorEnv.reset`, with `info["prob"]` 1.0 for each reset env (`_prob` marks them)."""
         observations, info = super().reset(seed=seed, options=options)
-        return observations, {**info, **reset_info(options, self.num_envs)}
+        return observations, {**info, **tabular.reset_info(options, self.num_envs)}
 
     def step(
         self, actions: ArrayLike
     ) -> tuple[NDArray[Any], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_], dict[str, Any]]:
         """As `BatchedVectorEnv.step`, with `info["prob"]` (N,) the probability of each env's transition."""
         observations, rewards, terminated, truncated, info = super().step(actions)
-        add_step_info(info, self._probabilities)
+        tabular.add_step_info(info, self._probabilities)
         return observations, rewards, terminated, truncated, info
 
     def render(self) -> tuple[str | Frame, ...] | None:  # type: ignore[override]  # "ansi" renders text
@@ -592,7 +328,7 @@ class FrozenLakeVectorEnv(BatchedVectorEnv):
         terminated: NDArray[np.bool_],
         truncated: NDArray[np.bool_],
     ) -> int:
-        ended: int = tabular_step_kernel(
+        ended: int = tabular.step_kernel(
             self.tables, self.position, self.last_action, self._probabilities, self._rng, actions, self._mode,
             self._max_steps, now, self._episodes, observations, rewards, terminated, truncated,
             self._final_observations,
@@ -600,17 +336,17 @@ class FrozenLakeVectorEnv(BatchedVectorEnv):
         return ended
 
     def _compiled_reset(self, mask: NDArray[np.bool_], options: dict[str, Any]) -> None:
-        tabular_reset_kernel(self.position, self.last_action, self._rng, self.tables.initial_cumulative, mask)
+        tabular.reset_kernel(self.position, self.last_action, self._rng, self.tables.initial_cumulative, mask)
 
     def _reference_dynamics(
         self, actions: NDArray[Any], mask: NDArray[np.bool_]
     ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-        return reference_step(
+        return tabular.reference_step(
             self.tables, self.position, self.last_action, self._probabilities, self._rng, actions, mask
         )
 
     def _reference_reset(self, mask: NDArray[np.bool_], options: dict[str, Any]) -> None:
-        reference_reset(self.tables, self.position, self.last_action, self._rng, mask)
+        tabular.reference_reset(self.tables, self.position, self.last_action, self._rng, mask)
 
     def _observe(self) -> NDArray[np.int64]:
         return self.position.copy()  # (N,)

@@ -416,7 +416,9 @@ class BatchedVectorEnv(VectorEnv[NDArray[Any], NDArray[Any], NDArray[Any]]):
         mine = {name: value for name, value in vars(self).items() if isinstance(value, np.ndarray)}
         arrays = state.get("arrays") if isinstance(state, dict) else None
         if not isinstance(arrays, dict) or set(arrays) != set(mine):
-            raise EnvArgumentError(f"{type(self).__name__}: the saved env state is not one of this env's; check the task")
+            raise EnvArgumentError(
+                f"{type(self).__name__}: the saved env state is not one of this env's (another task?)"
+            )
         for name, value in mine.items():
             saved = arrays[name]
             if not isinstance(saved, np.ndarray) or saved.shape != value.shape or saved.dtype != value.dtype:

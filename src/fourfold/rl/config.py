@@ -212,6 +212,8 @@ class TrainConfig:
     """Environment steps to train for (default: the preset's)."""
     target_return: float | None = None
     """Stop once the mean return of the last 100 training episodes reaches this (default: train to the end)."""
+    stop_at_target: bool = True
+    """Stop at --target-return; False trains on and only records when it was reached."""
     name: str | None = None
     """Run name: written to <runs>/rl/<name>/ (default: <algo>-<task>-s<seed>)."""
     runs: Path = Path("runs")

@@ -82,7 +82,7 @@ def train_dqn(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopRes
         else:
             observations = env.reset(train.seed + 7919 * global_step)
 
-    clock = TrainingClock(global_step, train.target_return)
+    clock = TrainingClock(global_step, train.target_return, train.stop_at_target)
     last_checkpoint = global_step
     with ProgressBar(hp.total_steps, "dqn", unit="step", enabled=train.progress) as bar:
         bar.advance(global_step)
@@ -132,7 +132,7 @@ def train_dqn(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopRes
                 target_network.load_state_dict(q_network.state_dict())
 
             # 5. Log, checkpoint when due, stop at the target return.
-            done = clock.reached_target(episodes) or global_step >= hp.total_steps
+            done = clock.stop(episodes) or global_step >= hp.total_steps
             if global_step - last_log >= LOG_INTERVAL or done:
                 metrics = {
                     "global_step": float(global_step),

@@ -36,24 +36,26 @@ class LoopResult:
 class TrainingClock:
     """Times a loop from its first step; notices when the last-100 mean return reaches `target`."""
 
-    def __init__(self, start_step: int, target: float | None) -> None:
+    def __init__(self, start_step: int, target: float | None, stop_at_target: bool = True) -> None:
         self.start = time.perf_counter()
         self.start_step = start_step
         self.target = target
+        self.stop_at_target = stop_at_target
         self.seconds_to_target: float | None = None
 
     def steps_per_second(self, step: int) -> float:
         elapsed = time.perf_counter() - self.start
         return (step - self.start_step) / elapsed if elapsed > 0 else 0.0
 
-    def reached_target(self, episodes: EpisodeLog) -> bool:
-        """True once the last-100 mean is at or above the target (and remember when it first was)."""
+    def stop(self, episodes: EpisodeLog) -> bool:
+        """Whether the loop should stop for the target: remember when the last-100 mean first reached it, and say
+        True from then on if asked to stop there."""
         mean = episodes.recent_mean
         if self.target is None or mean is None or mean < self.target:
             return False
         if self.seconds_to_target is None:
             self.seconds_to_target = time.perf_counter() - self.start
-        return True
+        return self.stop_at_target
 
     def result(self, step: int, episodes: EpisodeLog) -> LoopResult:
         return LoopResult(

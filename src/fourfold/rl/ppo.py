@@ -89,7 +89,7 @@ def train_ppo(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopRes
     storage = Rollout.allocate(hp.num_steps, hp.num_envs, env.observation_size, env.action_space.shape or ())
     minibatch_size = hp.batch_size // hp.num_minibatches  # M
     global_step = start_iteration * hp.batch_size
-    clock = TrainingClock(global_step, train.target_return)
+    clock = TrainingClock(global_step, train.target_return, train.stop_at_target)
     last_checkpoint = global_step
 
     def normalize(observations: np.ndarray, update: bool) -> torch.Tensor:
@@ -210,7 +210,7 @@ def train_ppo(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopRes
                 bar.set_postfix(f"return {episodes.recent_mean:.1f}")
 
             # 7. Checkpoint when due, and stop at the target return.
-            done = clock.reached_target(episodes) or iteration == num_iterations - 1
+            done = clock.stop(episodes) or iteration == num_iterations - 1
             due = train.checkpoint_every > 0 and global_step - last_checkpoint >= train.checkpoint_every
             if due or done:
                 state = {

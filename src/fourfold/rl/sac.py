@@ -101,7 +101,7 @@ def train_sac(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopRes
         else:
             observations = env.reset(train.seed + 7919 * global_step)
 
-    clock = TrainingClock(global_step, train.target_return)
+    clock = TrainingClock(global_step, train.target_return, train.stop_at_target)
     last_checkpoint = global_step
     decay = 1.0 - 1.0 / OU_STEPS
     with ProgressBar(hp.total_steps, "sac", unit="step", enabled=train.progress) as bar:
@@ -169,7 +169,7 @@ def train_sac(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopRes
                     updates += 1
 
             # 5. Log, checkpoint when due, stop at the target return.
-            done = clock.reached_target(episodes) or global_step >= hp.total_steps
+            done = clock.stop(episodes) or global_step >= hp.total_steps
             if global_step - last_log >= LOG_INTERVAL or done:
                 metrics = {
                     "global_step": float(global_step),
