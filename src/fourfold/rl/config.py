@@ -124,6 +124,8 @@ class DQNConfig:
     """Epsilon after the decay."""
     max_grad_norm: float = 10.0
     """Global gradient norm clip."""
+    scale_observations: bool = False
+    """Map observations with finite Box bounds to [-1, 1] (fixed, so replayed observations stay comparable)."""
     hidden_sizes: tuple[int, ...] = (64, 64)
     """Hidden layers of the Q network (ReLU)."""
 
@@ -176,6 +178,8 @@ class SACConfig:
     warmup_noise: Literal["uniform", "ou"] = "uniform"
     """Actions before `learning_starts`: uniform, or an Ornstein-Uhlenbeck process over the action range, whose
     temporally correlated pushes explore tasks like MountainCarContinuous that uniform noise never solves."""
+    scale_observations: bool = False
+    """Map observations with finite Box bounds to [-1, 1] (fixed, so replayed observations stay comparable)."""
     hidden_sizes: tuple[int, ...] = (256, 256)
     """Hidden layers of the actor and of each critic (ReLU)."""
 

@@ -53,7 +53,7 @@ def train_dqn(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopRes
     assert isinstance(hp, DQNConfig)
 
     # 1. Envs, networks, optimizer, replay, the loop's own random stream.
-    env = TrainEnv(train.env, hp.num_envs)
+    env = TrainEnv(train.env, hp.num_envs, scale_observations=hp.scale_observations)
     torch.manual_seed(train.seed)
     q_network = build_q_network(hp, env.observation_size, env.action_space)
     target_network = build_q_network(hp, env.observation_size, env.action_space)

@@ -55,36 +55,61 @@ class StepResult:
     episode_lengths: list[int]
 
 
+class ObservationEncoder:
+    """Observations of a space as (N, D) float32 rows (`flatten`), optionally with finite Box bounds mapped to
+    [-1, 1]: MountainCar's velocity spans +-0.07 and its position 1.8, which a Q network learns poorly from."""
+
+    def __init__(self, space: spaces.Space[Any], scale: bool = False) -> None:
+        self.space = space
+        self.size = flat_size(space)
+        self.center: FloatArray | None = None
+        self.half_range: FloatArray | None = None
+        if scale and isinstance(space, spaces.Box) and np.all(np.isfinite(space.low) & np.isfinite(space.high)):
+            low = space.low.astype(np.float64).reshape(-1)
+            high = space.high.astype(np.float64).reshape(-1)
+            self.center = ((high + low) / 2).astype(np.float32)  # (D,)
+            self.half_range = np.maximum((high - low) / 2, 1e-8).astype(np.float32)  # (D,)
+
+    def __call__(self, observations: Any) -> FloatArray:
+        flat = flatten(self.space, observations)  # (N, D)
+        if self.center is None or self.half_range is None:
+            return flat
+        return (flat - self.center) / self.half_range
+
+
 class TrainEnv:
     """A vector env of `num_envs` copies of `env_id` in SAME_STEP mode, stepped with flat float32 observations."""
 
-    def __init__(self, env_id: str, num_envs: int, *, render_mode: str | None = None) -> None:
+    def __init__(
+        self, env_id: str, num_envs: int, *, scale_observations: bool = False, render_mode: str | None = None
+    ) -> None:
         self.env_id = env_id
         self.num_envs = num_envs
         self.env: VectorEnv[Any, Any, Any] = make_vector_env(env_id, num_envs, render_mode=render_mode)
         self.observation_space = self.env.single_observation_space
         self.action_space = self.env.single_action_space
-        self.observation_size = flat_size(self.observation_space)
+        self.encode = ObservationEncoder(self.observation_space, scale_observations)
+        self.observation_size = self.encode.size
         self.discrete = isinstance(self.action_space, spaces.Discrete)
 
     def reset(self, seed: int) -> FloatArray:
         """Reset env i with seed `seed + i`; (N, D) observations."""
         observations, _ = self.env.reset(seed=seed)
-        return flatten(self.observation_space, observations)
+        return self.encode(observations)
 
     def step(self, actions: NDArray[Any]) -> StepResult:
         """Step all envs; Box actions are clipped to the action space first (policies may sample outside it)."""
         if isinstance(self.action_space, spaces.Box):
             actions = np.clip(actions, self.action_space.low, self.action_space.high).astype(self.action_space.dtype)
         observations, rewards, terminated, truncated, info = self.env.step(actions)
-        flat = flatten(self.observation_space, observations)  # (N, D)
+        flat = self.encode(observations)  # (N, D)
         next_flat = flat
         returns: list[float] = []
         lengths: list[int] = []
         if "_final_obs" in info:
             ended = np.flatnonzero(info["_final_obs"])
             next_flat = flat.copy()
-            next_flat[ended] = flatten(self.observation_space, _batch([info["final_obs"][i] for i in ended]))
+            next_flat[ended] = self.encode(_batch([info["final_obs"][i] for i in ended]))
         if "_episode" in info:
             for i in np.flatnonzero(info["_episode"]):
                 returns.append(float(info["episode"]["r"][i]))

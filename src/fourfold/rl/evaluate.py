@@ -80,7 +80,7 @@ def evaluate(config: EvalConfig) -> EvalSummary:
 
 def play_episodes(agent: Agent, episodes: int, seed: int) -> tuple[list[float], list[int]]:
     """Returns and lengths of one greedy episode in each of `episodes` envs seeded `seed + i`."""
-    env = TrainEnv(agent.spec.train.env, episodes)
+    env = TrainEnv(agent.spec.train.env, episodes, scale_observations=agent.scale_observations)
     observations = env.reset(seed)  # (N, D)
     finished = np.zeros(episodes, dtype=np.bool_)  # (N,)
     returns = np.zeros(episodes, dtype=np.float64)  # (N,)

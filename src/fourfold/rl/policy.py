@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from fourfold.rl import checkpoints
 from fourfold.rl.config import DQNConfig, PPOConfig, RunSpec, SACConfig, read_run
 from fourfold.rl.dqn import build_q_network
-from fourfold.rl.envs import flat_size, flatten, make_vector_env
+from fourfold.rl.envs import ObservationEncoder, flat_size, make_vector_env
 from fourfold.rl.normalize import ObservationNormalizer
 from fourfold.rl.ppo import build_agent
 from fourfold.rl.sac import build_actor
@@ -48,6 +48,9 @@ class Agent:
         self.observation_space = observation_space
         self.action_space = action_space
         self.normalizer = normalizer
+        algorithm = spec.algorithm
+        self.scale_observations = isinstance(algorithm, DQNConfig | SACConfig) and algorithm.scale_observations
+        self.encode = ObservationEncoder(observation_space, self.scale_observations)
 
     @property
     def env_id(self) -> str:
@@ -55,7 +58,7 @@ class Agent:
         return self.spec.train.env
 
     def act(self, flat_observations: NDArray[np.float32]) -> NDArray[Any]:
-        """Actions (N, ...) for (N, D) flat observations (as `envs.flatten` gives them)."""
+        """Actions (N, ...) for (N, D) encoded observations (as `TrainEnv` gives them)."""
         if self.normalizer is not None:
             flat_observations = self.normalizer(flat_observations)
         with torch.no_grad():
@@ -67,7 +70,7 @@ class Agent:
 
     def __call__(self, observation: Any) -> Any:
         """The action for one observation as the env gives it (what `fourfold.gym.record` calls per env)."""
-        batch = flatten(self.observation_space, _as_batch(self.observation_space, observation))
+        batch = self.encode(_as_batch(self.observation_space, observation))
         action = self.act(batch)[0]
         return int(action) if isinstance(self.action_space, spaces.Discrete) else action
 

@@ -58,13 +58,15 @@ def train_sac(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopRes
     assert isinstance(hp, SACConfig)
 
     # 1. Envs, networks, optimizers, replay, the loop's own random streams.
-    env = TrainEnv(train.env, hp.num_envs)
+    env = TrainEnv(train.env, hp.num_envs, scale_observations=hp.scale_observations)
     torch.manual_seed(train.seed)
     actor = build_actor(hp, env.observation_size, env.action_space)
     action_size = int(actor.scale.numel())
     critic = TwinCritic(env.observation_size, action_size, hp.hidden_sizes)
     target_critic = TwinCritic(env.observation_size, action_size, hp.hidden_sizes)
     target_critic.load_state_dict(critic.state_dict())
+    critic_parameters: list[torch.Tensor] = list(critic.parameters())
+    target_parameters: list[torch.Tensor] = list(target_critic.parameters())
     log_alpha = nn.Parameter(torch.tensor(math.log(hp.ent_coef if hp.ent_coef is not None else hp.ent_coef_init)))
     actor_optimizer = torch.optim.Adam(actor.parameters(), lr=hp.learning_rate, fused=True)
     critic_optimizer = torch.optim.Adam(critic.parameters(), lr=hp.learning_rate, fused=True)
@@ -160,9 +162,8 @@ def train_sac(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopRes
                     actor_optimizer.zero_grad(set_to_none=True)
                     actor_loss.backward()
                     actor_optimizer.step()
-                    with torch.no_grad():
-                        for target, source in zip(target_critic.parameters(), critic.parameters(), strict=True):
-                            target.lerp_(source, hp.tau)
+                    with torch.no_grad():  # one fused call for all parameters, as torch.optim does
+                        torch._foreach_lerp_(target_parameters, critic_parameters, hp.tau)
                     sums["critic"] += critic_loss.detach()
                     sums["actor"] += actor_loss.detach()
                     sums["q"] += q1.detach().mean()
