@@ -97,3 +97,46 @@ def test_stable_baselines3_trains_on_a_fourfold_env() -> None:
             break
     else:
         pytest.fail("no episode ended")
+
+
+def test_contract_train_out_and_eval_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "my-run"
+    args = ["rl", "train", "--algo", "ppo", "--env", "fourfold/CartPole-v1", "--seed", "0", "--out", str(out)]
+    assert main([*args, "--total-steps", "1024", "--eval-episodes", "0", "--json"]) == 0
+    capsys.readouterr()
+    assert (out / "config.json").is_file() and (out / "metrics.jsonl").is_file()
+    assert main(["rl", "eval", str(out), "--episodes", "20", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["episodes"] == 20 and {"mean_return", "std_return"} <= set(result)
+
+
+def test_corrupt_run_folders_are_one_sentence(
+    cartpole_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(cartpole_run, broken)
+    (broken / "config.json").write_text("{not json")
+    assert main(["rl", "eval", str(broken)]) == 1
+    assert "not valid JSON" in capsys.readouterr().err
+    shutil.rmtree(broken)
+    shutil.copytree(cartpole_run, broken)
+    checkpoint = next((broken / "checkpoints").iterdir())
+    (checkpoint / "model.safetensors").write_bytes(b"garbage")
+    assert main(["rl", "eval", str(broken)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error:") and "\n" not in error
+    shutil.rmtree(broken / "checkpoints")
+    (broken / "checkpoints").mkdir()
+    assert main(["rl", "watch", str(broken)]) == 1
+    assert "has no checkpoint yet" in capsys.readouterr().err
+
+
+def test_unknown_env_and_wrong_algorithm_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rl", "train", "--env", "fourfold/Nope-v0", "--runs", str(tmp_path)]) == 1
+    assert "unknown env 'fourfold/Nope-v0'" in capsys.readouterr().err
+    assert main(["rl", "train", "--algo", "dqn", "--env", "fourfold/Pendulum-v1", "--runs", str(tmp_path)]) == 1
+    assert "DQN needs discrete actions" in capsys.readouterr().err

@@ -153,8 +153,9 @@ def open_run(
     mode: RunMode = "new",
     resume_step: int | None = None,
     tensorboard: bool = False,
+    directory: Path | None = None,
 ) -> Run:
-    """Create or reopen the run directory `<root>/<system>/<name>` and write its config.json.
+    """Create or reopen the run directory `<root>/<system>/<name>` (or `directory`) and write its config.json.
 
     Args:
         system: "gpt", "gym", "deepmoji" or "five" (any plain name works).
@@ -167,12 +168,13 @@ def open_run(
             are dropped, since the resumed run logs them again. None keeps every line.
         tensorboard: also write TensorBoard event files into the run directory, if the tensorboard package is
             installed (otherwise warn and write metrics.jsonl only).
+        directory: the run's folder, where a command takes an explicit `--out DIR` instead of a name.
 
     Raises:
         RunError: a name is not a plain name; "new" and the directory holds a run; "resume" and it does not
             exist; or the metrics file to resume is corrupt before its last line.
     """
-    directory = run_directory(system, name, root)
+    directory = Path(directory) if directory is not None else run_directory(system, name, root)
     if directory.exists() and not directory.is_dir():
         raise RunError(f"run directory {directory} is a file, not a directory; move it or choose another --name")
     time_offset = 0.0

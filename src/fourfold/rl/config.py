@@ -218,6 +218,8 @@ class TrainConfig:
     """Stop once the mean return of the last 100 training episodes reaches this (default: train to the end)."""
     stop_at_target: bool = True
     """Stop at --target-return; False trains on and only records when it was reached."""
+    out: Path | None = None
+    """Run folder to write (default: <runs>/rl/<name>)."""
     name: str | None = None
     """Run name: written to <runs>/rl/<name>/ (default: <algo>-<task>-s<seed>)."""
     runs: Path = Path("runs")

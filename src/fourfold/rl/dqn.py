@@ -24,7 +24,7 @@ from fourfold.core.progress import ProgressBar
 from fourfold.core.runlog import Run
 from fourfold.rl import checkpoints
 from fourfold.rl.config import DQNConfig, RunSpec
-from fourfold.rl.envs import EnvError, TrainEnv
+from fourfold.rl.envs import TrainEnv, check_algorithm
 from fourfold.rl.episodes import EpisodeLog
 from fourfold.rl.loop import LoopResult, TrainingClock, generator_state, restore_generator
 from fourfold.rl.networks import QNetwork
@@ -36,8 +36,8 @@ LOG_INTERVAL = 1000
 
 def build_q_network(hp: DQNConfig, observation_size: int, action_space: spaces.Space[Any]) -> QNetwork:
     """The Q network for an env's flat observation size and Discrete action space."""
-    if not isinstance(action_space, spaces.Discrete):
-        raise EnvError(f"DQN needs discrete actions, but the action space is {action_space}; use --algo sac or ppo")
+    check_algorithm("dqn", action_space)
+    assert isinstance(action_space, spaces.Discrete)
     return QNetwork(observation_size, int(action_space.n), hp.hidden_sizes)
 
 

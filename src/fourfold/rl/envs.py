@@ -175,6 +175,33 @@ def make_vector_env(env_id: str, num_envs: int, *, render_mode: str | None = Non
     return RecordEpisodeStatistics(env)
 
 
+def task_spaces(env_id: str) -> tuple[spaces.Space[Any], spaces.Space[Any]]:
+    """The observation and action space of one env of `env_id` (made once and closed).
+
+    Raises:
+        EnvError: the id is not registered, or its observation space is not supported.
+    """
+    probe = make_vector_env(env_id, 1)
+    observation_space, action_space = probe.single_observation_space, probe.single_action_space
+    probe.close()
+    flat_size(observation_space)
+    return observation_space, action_space
+
+
+def check_algorithm(algo: str, action_space: spaces.Space[Any]) -> None:
+    """Refuse an algorithm that cannot act in `action_space`: DQN needs Discrete, SAC needs Box, PPO takes either.
+
+    Raises:
+        EnvError: naming the algorithm to use instead.
+    """
+    if algo == "dqn" and not isinstance(action_space, spaces.Discrete):
+        raise EnvError(f"DQN needs discrete actions, but the action space is {action_space}; use --algo sac or ppo")
+    if algo == "sac" and not isinstance(action_space, spaces.Box):
+        raise EnvError(f"SAC needs continuous (Box) actions, but the action space is {action_space}; use --algo ppo")
+    if algo == "ppo" and not isinstance(action_space, spaces.Discrete | spaces.Box):
+        raise EnvError(f"PPO needs Discrete or Box actions, but the action space is {action_space}")
+
+
 def _batch(observations: list[Any]) -> Any:
     """Single observations as one batch: stacked arrays, or for tuples a tuple of stacked components."""
     if isinstance(observations[0], tuple):

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from fourfold.rl import checkpoints
 from fourfold.rl.config import DQNConfig, PPOConfig, RunSpec, SACConfig, read_run
 from fourfold.rl.dqn import build_q_network
-from fourfold.rl.envs import ObservationEncoder, flat_size, make_vector_env
+from fourfold.rl.envs import ObservationEncoder, flat_size, task_spaces
 from fourfold.rl.normalize import ObservationNormalizer
 from fourfold.rl.ppo import build_agent
 from fourfold.rl.sac import build_actor
@@ -84,9 +84,7 @@ def load_agent(run_directory: str | Path) -> Agent:
     directory = Path(run_directory)
     spec = read_run(directory)
     checkpoint = checkpoints.load_latest(directory)
-    probe = make_vector_env(spec.train.env, 1)
-    observation_space, action_space = probe.single_observation_space, probe.single_action_space
-    probe.close()
+    observation_space, action_space = task_spaces(spec.train.env)
     size = flat_size(observation_space)
     hp = spec.algorithm
     network: nn.Module

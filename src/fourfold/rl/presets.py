@@ -72,9 +72,11 @@ PRESETS: dict[tuple[Algorithm, str], AlgorithmConfig] = {
     ),
     # rl-zoo: lr 2.3e-3, batch 64, buffer 1e5, learning_starts 1000, gamma 0.99, target every 10 steps,
     # train every 256 steps x 128 gradient steps, exploration 0.16 -> 0.04, net 256x256, 5e4 steps.
+    # fourfold: learning rate 1e-3. At 2.3e-3, 2 of 4 seeds ended below 500 (217 and 353, greedy); at 1e-3, 6 of 7
+    # ended at 500 and the seventh at 480.
     ("dqn", "CartPole-v1"): DQNConfig(
         total_steps=50_000,
-        learning_rate=2.3e-3,
+        learning_rate=1e-3,
         batch_size=64,
         buffer_size=100_000,
         learning_starts=1000,

@@ -29,7 +29,7 @@ from fourfold.core.progress import ProgressBar
 from fourfold.core.runlog import Run
 from fourfold.rl import checkpoints
 from fourfold.rl.config import RunSpec, SACConfig
-from fourfold.rl.envs import EnvError, TrainEnv
+from fourfold.rl.envs import TrainEnv, check_algorithm
 from fourfold.rl.episodes import EpisodeLog
 from fourfold.rl.loop import LoopResult, TrainingClock, generator_state, restore_generator, torch_generator
 from fourfold.rl.networks import SquashedGaussianActor, TwinCritic
@@ -45,8 +45,8 @@ OU_SCALE = 0.8
 
 def build_actor(hp: SACConfig, observation_size: int, action_space: spaces.Space[Any]) -> SquashedGaussianActor:
     """The actor for an env's flat observation size and Box action space."""
-    if not isinstance(action_space, spaces.Box):
-        raise EnvError(f"SAC needs continuous (Box) actions, but the action space is {action_space}; use --algo ppo")
+    check_algorithm("sac", action_space)
+    assert isinstance(action_space, spaces.Box)
     low = torch.as_tensor(action_space.low, dtype=torch.float32).flatten()
     high = torch.as_tensor(action_space.high, dtype=torch.float32).flatten()
     return SquashedGaussianActor(observation_size, low.numel(), hp.hidden_sizes, low, high)

@@ -19,6 +19,7 @@ from fourfold.core.checkpoint import Checkpoint
 from fourfold.core.config import ConfigError
 from fourfold.core.runlog import Run, RunMode, open_run, run_directory
 from fourfold.rl.config import RunSpec, TrainConfig, apply_overrides, read_run, run_record
+from fourfold.rl.envs import check_algorithm, task_spaces
 from fourfold.rl.loop import LoopResult
 from fourfold.rl.presets import preset
 
@@ -88,7 +89,7 @@ def train(config: TrainConfig) -> TrainSummary:
         "sac": train_sac,
     }
     # 1. What to run: the resolved spec, or the saved one when resuming.
-    directory = run_directory(SYSTEM, config.run_name, config.runs)
+    directory = run_folder(config)
     checkpoint = None
     if config.resume:
         spec = read_run(directory)
@@ -102,14 +103,16 @@ def train(config: TrainConfig) -> TrainSummary:
         checkpoint = checkpoints.load_latest(directory)
     else:
         spec = resolve(config)
+        check_algorithm(config.algo, task_spaces(config.env)[1])  # before the run folder is made
     mode: RunMode = "resume" if config.resume else "overwrite" if config.overwrite else "new"
 
     # 2. Train.
     torch.set_num_threads(config.threads)
     seed_everything(config.seed)
     resume_step = checkpoint.step if checkpoint is not None else None
+    record = run_record(spec)
     with open_run(
-        SYSTEM, config.run_name, run_record(spec), root=config.runs, mode=mode, resume_step=resume_step
+        SYSTEM, config.run_name, record, root=config.runs, mode=mode, resume_step=resume_step, directory=directory
     ) as run:
         result = loops[config.algo](spec, run, checkpoint)
 
@@ -139,5 +142,5 @@ def train(config: TrainConfig) -> TrainSummary:
 
 
 def run_folder(config: TrainConfig) -> Path:
-    """Where `train(config)` writes."""
-    return run_directory(SYSTEM, config.run_name, config.runs)
+    """Where `train(config)` writes: --out, else <runs>/rl/<name>."""
+    return config.out if config.out is not None else run_directory(SYSTEM, config.run_name, config.runs)
