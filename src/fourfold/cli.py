@@ -113,6 +113,13 @@ GROUPS: tuple[Group, ...] = (
         "emoji as free labels: an emotion, sentiment and sarcasm analyser",
         "DeepMoji (Felbo et al. 2017): pretrain on emoji prediction, transfer with chain-thaw to emotion, sentiment\n"
         "and sarcasm tasks, and compare with GPT features plus logistic regression.",
+        (
+            Command(
+                "label",
+                "distant supervision: texts with emoji -> 64-class training examples (or harvest the shared data)",
+                "fourfold.deepmoji.label:label",
+            ),
+        ),
     ),
     Group(
         "five",

@@ -134,6 +134,7 @@ _INDEX: dict[str, int] = {char: index for index, char in enumerate(EMOJI_CHARS)}
 # Classes the emoji package does not recognise as emoji (♡): found by a plain character scan.
 _UNRECOGNISED = "".join(char for char in EMOJI_CHARS if not emoji_package.is_emoji(char))
 _UNRECOGNISED_RE = re.compile(f"[{re.escape(_UNRECOGNISED)}][{VARIATION_SELECTORS}]?") if _UNRECOGNISED else None
+_CLASS_CHARS = frozenset(EMOJI_CHARS)
 _DECORATIONS = str.maketrans("", "", VARIATION_SELECTORS + SKIN_TONES)
 # Leftovers of a removed emoji: selectors, skin tones and keycaps anywhere, a joiner not between two word characters.
 _STRAY_RE = re.compile(f"[{VARIATION_SELECTORS}{SKIN_TONES}{KEYCAP}]|(?<!\\w){ZWJ}|{ZWJ}(?!\\w)")
@@ -154,6 +155,8 @@ def find_emoji(text: str) -> list[EmojiMatch]:
     Returns:
         One match per emoji (a ZWJ sequence or an emoji with its skin tone is one match), with its class id.
     """
+    if text.isascii():  # no emoji is ASCII: the common case, skipped fast
+        return []
     matches = [
         EmojiMatch(found["match_start"], found["match_end"], found["emoji"], emoji_index(found["emoji"]))
         for found in emoji_package.emoji_list(text)
@@ -169,6 +172,8 @@ def find_emoji(text: str) -> list[EmojiMatch]:
 
 def emoji_classes(text: str) -> list[int]:
     """The distinct DeepMoji classes of the emoji in `text`, in order of first appearance."""
+    if _CLASS_CHARS.isdisjoint(text):  # none of the 64 characters: skip the full emoji scan
+        return []
     classes: list[int] = []
     for match in find_emoji(text):
         if match.index is not None and match.index not in classes:

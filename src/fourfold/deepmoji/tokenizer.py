@@ -15,7 +15,8 @@ Felbo et al. 2017, section 2.1), rewritten here:
   `CUSTOM_URL`; hashtags stay words (`#blessed`), emoji and emoticons stay tokens.
 
 Deliberate differences from the original: words are runs of Unicode letters, not only ASCII letters, so
-`café` is one word (DeepMoji's model dropped or split such text); a retained emoji loses its skin tone.
+`café` is one word (DeepMoji's model dropped or split such text); a retained emoji loses its skin tone; special
+tokens are recognised before repeats are cut (DeepMoji cut first, so `www.x.com` became `ww.x.com`, no URL).
 
 The vocabulary has DeepMoji's ten special tokens first (`CUSTOM_MASK` = 0 pads, `CUSTOM_UNKNOWN` = 1 for
 words not in it), then words by descending count; `extend` appends a target set's new words, so existing ids
@@ -123,7 +124,7 @@ _TOKEN_PATTERNS = (
 _TOKEN_RE = re.compile("|".join(f"(?:{pattern})" for pattern in _TOKEN_PATTERNS))
 _MENTION_RE = re.compile(_MENTION)
 _URL_RE = re.compile(_URL, re.IGNORECASE)
-_REPEAT_RE = re.compile(r"(.)\1{%d,}" % MAX_REPEAT, re.DOTALL)
+_REPEAT_RE = re.compile(rf"(.)\1{{{MAX_REPEAT},}}", re.DOTALL)
 _BREAKS = ("\\\\n", "\\n", "\n", "\\\\r", "\\r", "\r", "<br>")
 # Variation selectors U+FE00-FE0F, skin tones, zero-width joiner: decorations of emoji, not tokens.
 _DECORATION_RE = re.compile("[\ufe00-\ufe0f\U0001f3fb-\U0001f3ff\u200d]")
@@ -181,7 +182,7 @@ def words(text: str) -> list[str]:
     text = _DECORATION_RE.sub("", text)
     if not text.isascii():
         text = " ".join(_ascii_punctuation(word) for word in text.split())
-    return [_special(_shorten(token)) for token in tokenize(text)]
+    return [_special(token) or _shorten(token) for token in tokenize(text)]
 
 
 def _ascii_punctuation(word: str) -> str:
@@ -196,15 +197,17 @@ def _shorten(token: str) -> str:
     return _REPEAT_RE.sub(lambda run: run.group(1) * MAX_REPEAT, token)
 
 
-def _special(token: str) -> str:
-    """DeepMoji's `detect_special_tokens`: numbers, words holding a mention, URLs."""
+def _special(token: str) -> str | None:
+    """DeepMoji's `detect_special_tokens`: numbers, words holding a mention, URLs; None for other tokens.
+
+    Checked before shortening (DeepMoji shortened first, so `www.x.com` became `ww.x.com`, no URL)."""
     if token.isdecimal():
         return NUMBER_TOKEN
     if _MENTION_RE.search(token):
         return AT_TOKEN
     if _URL_RE.search(token):
         return URL_TOKEN
-    return token
+    return None
 
 
 @dataclass(frozen=True)
@@ -239,16 +242,12 @@ class Vocabulary:
         return len(self.words)
 
     @classmethod
-    def build(
-        cls, texts: Iterable[str], *, max_size: int = DEFAULT_VOCAB_SIZE, min_count: int = 1
-    ) -> Vocabulary:
+    def build(cls, texts: Iterable[str], *, max_size: int = DEFAULT_VOCAB_SIZE, min_count: int = 1) -> Vocabulary:
         """The `max_size` most frequent words of `texts` seen at least `min_count` times (ties: alphabetical)."""
         return cls.from_counts(count_words(texts), max_size=max_size, min_count=min_count)
 
     @classmethod
-    def from_counts(
-        cls, counts: Counter[str], *, max_size: int = DEFAULT_VOCAB_SIZE, min_count: int = 1
-    ) -> Vocabulary:
+    def from_counts(cls, counts: Counter[str], *, max_size: int = DEFAULT_VOCAB_SIZE, min_count: int = 1) -> Vocabulary:
         """A vocabulary of the most frequent words of `counts` (see `build`)."""
         if max_size < len(SPECIAL_TOKENS):
             raise VocabularyError(f"max_size must be at least {len(SPECIAL_TOKENS)} (got {max_size})")
@@ -352,7 +351,7 @@ def suggested_max_length(texts: Iterable[str], *, percentile: float = 80.0, mult
     if not lengths:
         return multiple
     value = float(np.percentile(lengths, percentile))
-    return max(multiple, int(math.ceil(value / multiple)) * multiple)
+    return max(multiple, math.ceil(value / multiple) * multiple)
 
 
 def _most_frequent(counts: Counter[str], exclude: set[str], limit: int, min_count: int) -> list[tuple[str, int]]:

@@ -27,6 +27,7 @@ from fourfold.core.checkpoint import (
 from fourfold.core.errors import FourfoldError
 from fourfold.core.runlog import Run
 from fourfold.rl.config import RunSpec, run_record
+from fourfold.rl.envs import FloatArray, TrainEnv
 
 KIND = "rl"
 
@@ -51,6 +52,15 @@ def load_latest(run_directory: Path) -> Checkpoint:
     if path is None:
         raise FourfoldError(f"run {run_directory} has no checkpoint yet; train it first (`fourfold rl train`)")
     return load_checkpoint(path, kind=KIND)
+
+
+def restore_env(env: TrainEnv, state: dict[str, Any], seed: int, position: int) -> FloatArray:
+    """Put the envs back as a checkpoint's `state` saved them ("env", "observations") and return the observations
+    to act on; envs that cannot restore their state are reset with a seed derived from `seed` and `position`."""
+    if env.set_state(state["env"]):
+        observations: FloatArray = state["observations"]
+        return observations
+    return env.reset(seed + 7919 * position)
 
 
 def load_modules(checkpoint: Checkpoint, modules: dict[str, nn.Module]) -> None:

@@ -77,10 +77,7 @@ def train_dqn(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopRes
         replay.load_state_dict(state["replay"])
         global_step, last_log = int(state["global_step"]), int(state["last_log"])
         loss_sum, q_sum, updates = state["loss_sum"], state["q_sum"], int(state["updates"])
-        if env.set_state(state["env"]):
-            observations = state["observations"]
-        else:
-            observations = env.reset(train.seed + 7919 * global_step)
+        observations = checkpoints.restore_env(env, state, train.seed, global_step)
 
     clock = TrainingClock(global_step, train.target_return, train.stop_at_target)
     last_checkpoint = global_step

@@ -81,10 +81,7 @@ def train_ppo(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopRes
         if reward_normalizer is not None:
             reward_normalizer.load_state_dict(state["reward_normalizer"])
         start_iteration = int(state["iteration"])
-        if env.set_state(state["env"]):
-            raw_observations = state["observations"]
-        else:
-            raw_observations = env.reset(train.seed + 7919 * start_iteration)
+        raw_observations = checkpoints.restore_env(env, state, train.seed, start_iteration)
 
     storage = Rollout.allocate(hp.num_steps, hp.num_envs, env.observation_size, env.action_space.shape or ())
     minibatch_size = hp.batch_size // hp.num_minibatches  # M

@@ -98,10 +98,7 @@ def train_sac(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopRes
         noise = state["noise"]
         global_step, last_log, updates = int(state["global_step"]), int(state["last_log"]), int(state["updates"])
         sums = state["sums"]
-        if env.set_state(state["env"]):
-            observations = state["observations"]
-        else:
-            observations = env.reset(train.seed + 7919 * global_step)
+        observations = checkpoints.restore_env(env, state, train.seed, global_step)
 
     clock = TrainingClock(global_step, train.target_return, train.stop_at_target)
     last_checkpoint = global_step
