@@ -4,5 +4,6 @@ emotion analyser.
 
 Modules: `emojis` (the 64 emoji in class order), `tokenizer` (DeepMoji's tokenizer and vocabulary), `data`
 (loaders for TweetEval, DeepMoji pickles, GoEmotions, CSV/JSONL), `label` (distant supervision), `config`,
-`model` (the network), `batching` (length-bucketed batches for inference and training). Nothing here is imported by `import fourfold`.
+`model` (the network), `batching` (length-bucketed batches for inference and training). Nothing here is
+imported by `import fourfold`.
 """
