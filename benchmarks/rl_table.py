@@ -24,7 +24,6 @@ ANCHORS: dict[tuple[str, str], tuple[str, float]] = {
     ("CartPole-v1", "dqn"): ("rl-zoo DQN (published)", 500.0),
     ("Acrobot-v1", "ppo"): ("rl-zoo PPO (published)", -73.5),
     ("Acrobot-v1", "dqn"): ("rl-zoo DQN (published)", -72.4),
-    ("MountainCar-v0", "dqn"): ("rl-zoo DQN (published)", -100.8),
     ("MountainCar-v0", "ppo"): ("CleanRL PPO (published)", -200.0),
     ("Pendulum-v1", "sac"): ("rl-zoo SAC (published)", -157.0),
     ("Pendulum-v1", "ppo"): ("rl-zoo PPO with gSDE (published)", -172.0),
