@@ -2,8 +2,10 @@
 
 The cells are the RL issue's results table: each tuned preset with its goal and the published figure it stands
 beside (rl-baselines3-zoo's benchmark, CleanRL). MountainCar-v0 asks for DQN or PPO; the table runs PPO, whose
-runs cost a third of DQN's here (DQN's preset remains, for `fourfold rl train --algo dqn`). Every seed is a normal run (`runs/rl-table/<algo>-<task>-s<seed>`),
-trained in parallel processes, one thread each; a finished run (it has summary.json) is not trained again, so an
+runs cost a third of DQN's here (DQN's preset remains, for `fourfold rl train --algo dqn`).
+
+Every seed is a normal run (`<runs>/rl/table-<algo>-<task>-s<seed>`), trained in parallel processes, one thread
+each; a finished run (it has summary.json) is not trained again, so an
 interrupted table continues where it stopped. The report goes through the Gym analysis tools
 (`fourfold.gym.analyze`): learning curves with bootstrap bands, IQM and aggregates, for the training returns and
 for the greedy evaluation at the end, plus `table.md` here: per cell the evaluation mean, IQM, spread, how many
