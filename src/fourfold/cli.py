@@ -119,6 +119,27 @@ GROUPS: tuple[Group, ...] = (
                 "distant supervision: texts with emoji -> 64-class training examples (or harvest the shared data)",
                 "fourfold.deepmoji.label:label",
             ),
+            Command("pretrain", "train DeepMoji on emoji prediction; resumable", "fourfold.deepmoji.train:pretrain"),
+            Command(
+                "transfer",
+                "transfer a pretrained model to a task: last, full, new or chain-thaw",
+                "fourfold.deepmoji.transfer:transfer",
+            ),
+            Command(
+                "benchmark",
+                "the paper's protocol on a data set over seeds, beside majority and TF-IDF floors",
+                "fourfold.deepmoji.benchmark:benchmark",
+            ),
+            Command(
+                "features",
+                "GPT features or TF-IDF into logistic regression on a data set",
+                "fourfold.deepmoji.features:features",
+            ),
+            Command(
+                "predict",
+                "top emoji, emotion labels and the words that drove them, for texts or a file",
+                "fourfold.deepmoji.predict:predict",
+            ),
         ),
     ),
     Group(
