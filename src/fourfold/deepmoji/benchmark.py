@@ -8,15 +8,14 @@ the argmax. Two floors are scored on the same split with the same metrics:
 
 - majority: every text scored with the training split's class frequencies (the most frequent class for the
   argmax; for F1 with a tuned threshold, "every text is positive" where that scores best on validation);
-- TF-IDF + logistic regression (scikit-learn): unigrams and bigrams of DeepMoji's tokens, sublinear term
-  frequencies, the inverse regularisation strength C chosen on the validation split (`tfidf_floor`).
+- TF-IDF + logistic regression (scikit-learn): the floor of `fourfold.deepmoji.features` (word 1-2 grams and
+  character 2-5 grams, balanced class weights, C chosen on the validation split), scored here (`tfidf_floor`).
 
 Nothing is written; `--json` prints the summary as one JSON object.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,13 +27,9 @@ from fourfold.core.config import require
 from fourfold.core.device import setup_runtime
 from fourfold.core.progress import ProgressBar
 from fourfold.deepmoji.classifier import load_classifier
-from fourfold.deepmoji.data import DatasetError, TextDataset, load_dataset
+from fourfold.deepmoji.data import TextDataset, load_dataset
 from fourfold.deepmoji.evaluate import Metrics, PaperMetric, evaluate_scores, paper_metric_for
-from fourfold.deepmoji.tokenizer import words
 from fourfold.deepmoji.transfer import METHODS, Method, TransferConfig, transfer_model
-
-TFIDF_C_GRID: tuple[float, ...] = (0.25, 1.0, 4.0, 16.0)
-"""Inverse regularisation strengths tried for the TF-IDF floor; the best on validation macro-F1 is kept."""
 
 
 @dataclass
@@ -219,62 +214,22 @@ def majority_floor(dataset: TextDataset, paper_metric: PaperMetric | None = None
 
 
 def tfidf_floor(dataset: TextDataset, paper_metric: PaperMetric | None = None) -> Metrics:
-    """TF-IDF (unigrams and bigrams of DeepMoji's tokens, sublinear tf) + logistic regression, C tuned on val.
-
-    Raises:
-        DatasetError: the training split is empty or holds a single class.
-    """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.multiclass import OneVsRestClassifier
+    """The TF-IDF + logistic regression floor of `fourfold.deepmoji.features` (word 1-2 grams and character 2-5
+    grams, balanced class weights, C chosen on validation), scored with this table's metrics."""
+    from fourfold.deepmoji.features import tfidf_scores
 
     metric = paper_metric or paper_metric_for(
         dataset.name, multilabel=dataset.multilabel, num_classes=dataset.num_classes
     )
-    train_labels = dataset.train.labels
-    classes_seen = len(np.unique(train_labels)) if not dataset.multilabel else 2
-    if len(dataset.train) == 0 or classes_seen < 2:
-        raise DatasetError(f"{dataset.name}: the TF-IDF floor needs training texts of at least two classes")
-    vectorizer = TfidfVectorizer(analyzer=_unigrams_and_bigrams, sublinear_tf=True, min_df=1)
-    train_features = vectorizer.fit_transform(dataset.train.texts)
-    val_features = vectorizer.transform(dataset.val.texts)
-    test_features = vectorizer.transform(dataset.test.texts)
-
-    best: tuple[float, np.ndarray, np.ndarray] | None = None
-    for c in TFIDF_C_GRID:
-        base = LogisticRegression(C=c, max_iter=2000)
-        model = OneVsRestClassifier(base) if dataset.multilabel else base
-        model.fit(train_features, train_labels)
-        val_scores = _class_scores(model.predict_proba(val_features), model, dataset)
-        score = evaluate_scores(
-            dataset.val.labels, val_scores, multilabel=dataset.multilabel, paper_metric="macro_f1"
-        ).macro_f1
-        if best is None or score > best[0]:
-            best = (score, val_scores, _class_scores(model.predict_proba(test_features), model, dataset))
-    assert best is not None  # the grid is not empty
-    _, val_scores, test_scores = best
+    fit = tfidf_scores(dataset)
     return evaluate_scores(
         dataset.test.labels,
-        test_scores,
+        fit.test_scores,
         multilabel=dataset.multilabel,
         paper_metric=metric,
         val_targets=dataset.val.labels,
-        val_scores=val_scores,
+        val_scores=fit.val_scores,
     )
-
-
-def _class_scores(raw: np.ndarray, model: object, dataset: TextDataset) -> np.ndarray:
-    """Probabilities (N, C) in class-id order: scikit-learn returns columns only for classes seen in training."""
-    if dataset.multilabel:
-        return np.asarray(raw, dtype=np.float64)
-    out = np.zeros((raw.shape[0], dataset.num_classes))  # (N, C)
-    out[:, np.asarray(model.classes_, dtype=np.int64)] = raw  # type: ignore[attr-defined]
-    return out
-
-
-def _unigrams_and_bigrams(text: str) -> list[str]:
-    tokens = words(text)
-    return tokens + [f"{first} {second}" for first, second in itertools.pairwise(tokens)]
 
 
 def _std(values: Sequence[float]) -> float:
