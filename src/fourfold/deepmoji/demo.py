@@ -47,6 +47,7 @@ def run_demo(context: DemoContext) -> None:
             max_epochs=3,
             time_budget_seconds=max(10.0, PRETRAIN_SHARE * context.time_left()),
             seed=context.seed,
+            threads=1,  # the tiny network's matrices are too small to gain from more; on a busy machine they stall
             overwrite=True,
             progress=False,
         )
