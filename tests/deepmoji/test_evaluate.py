@@ -18,6 +18,7 @@ from fourfold.deepmoji.evaluate import (
     paper_metric_for,
     probabilities,
     top_k_accuracy,
+    tune_offsets,
     tune_threshold,
     tuned_f1,
 )
@@ -149,3 +150,29 @@ def test_bad_input_is_one_sentence() -> None:
         macro_f1(np.array([]), np.array([]))
     with pytest.raises(MetricError, match="needs validation scores"):
         evaluate_scores(np.array([0, 1]), np.full((2, 2), 0.5), multilabel=False, paper_metric="f1")
+
+
+def test_tuned_offsets_raise_validation_macro_f1_and_apply_to_test() -> None:
+    # A model that under-predicts class 2: its scores for class 2 are a constant factor too low.
+    generator = np.random.default_rng(0)
+    targets = generator.integers(0, 3, size=600)
+    logits = generator.normal(size=(600, 3)) + 2.0 * np.eye(3)[targets]  # (N, C)
+    logits[:, 2] -= 2.5
+    scores = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    val, test = slice(0, 300), slice(300, 600)
+    offsets = tune_offsets(targets[val], scores[val])
+    before = macro_f1(targets[val], scores[val].argmax(axis=1))
+    after = macro_f1(targets[val], (np.log(scores[val]) + offsets).argmax(axis=1))
+    assert after > before + 0.05
+    assert offsets[2] - offsets[:2].mean() > 1.0  # the under-predicted class is lifted
+    metrics = evaluate_scores(
+        targets[test],
+        scores[test],
+        multilabel=False,
+        paper_metric="macro_f1",
+        val_targets=targets[val],
+        val_scores=scores[val],
+    )
+    expected = macro_f1(targets[test], (np.log(scores[test]) + offsets).argmax(axis=1))
+    assert metrics.tuned_macro_f1 == pytest.approx(expected)
+    assert metrics.tuned_macro_f1 > metrics.macro_f1

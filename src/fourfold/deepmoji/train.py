@@ -165,7 +165,12 @@ class PretrainSummary:
     def __str__(self) -> str:
         def line(split: str, metrics: Metrics) -> str:
             top5 = f", top-5 {metrics.top5_accuracy:.3f}" if metrics.top5_accuracy is not None else ""
-            return f"{split}: top-1 {metrics.accuracy or 0.0:.3f}{top5}, macro-F1 {metrics.macro_f1:.3f}"
+            tuned = (
+                f" ({metrics.tuned_macro_f1:.3f} with class offsets tuned on val)"
+                if metrics.tuned_macro_f1 is not None
+                else ""
+            )
+            return f"{split}: top-1 {metrics.accuracy or 0.0:.3f}{top5}, macro-F1 {metrics.macro_f1:.3f}{tuned}"
 
         return "\n".join(
             [
@@ -309,7 +314,14 @@ def pretrain(config: PretrainConfig) -> PretrainSummary:
         test_scores = predict_scores(best_model, test.ids, multilabel=False)
         val_metrics = evaluate_scores(val.targets, val_scores, multilabel=False, paper_metric=metric)
         test_metrics = (
-            evaluate_scores(test.targets, test_scores, multilabel=False, paper_metric=metric)
+            evaluate_scores(
+                test.targets,
+                test_scores,
+                multilabel=False,
+                paper_metric=metric,
+                val_targets=val.targets,
+                val_scores=val_scores,
+            )
             if len(test.ids)
             else val_metrics
         )
