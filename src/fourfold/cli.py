@@ -131,6 +131,11 @@ GROUPS: tuple[Group, ...] = (
                 "fourfold.deepmoji.benchmark:benchmark",
             ),
             Command(
+                "corpus",
+                "write the data sets' train and validation texts to one file, a corpus to train a GPT on",
+                "fourfold.deepmoji.corpus:make_corpus",
+            ),
+            Command(
                 "features",
                 "GPT features or TF-IDF into logistic regression on a data set",
                 "fourfold.deepmoji.features:features",
@@ -147,6 +152,24 @@ GROUPS: tuple[Group, ...] = (
         "a 5v5 team game, the self-play RL that learns it, and people playing against it",
         "Five (OpenAI et al. 2019): a small 5v5 lane-battle game as a fast multi-agent environment, self-play PPO\n"
         "with an opponent pool and team spirit, TrueSkill ratings, and games against people.",
+        (
+            # Issue 8 adds train, eval and ladder here.
+            Command(
+                "watch",
+                "play a bot game (or a replay file) and write a video, the replay and a score card",
+                "fourfold.five.watch:watch",
+            ),
+            Command(
+                "bench",
+                "game steps/s of the compiled core and the NumPy reference at 64 and 1024 games, memory per game",
+                "fourfold.five.bench:bench",
+            ),
+            Command(
+                "bots",
+                "round robin of the scripted bots: win rates with 95 % intervals",
+                "fourfold.five.tournament:bots",
+            ),
+        ),
     ),
 )
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from fourfold.core.checkpoint import save_checkpoint
+from fourfold.deepmoji.corpus import CorpusError, write_corpus
 from fourfold.deepmoji.data import Split, TextDataset
 from fourfold.deepmoji.features import (
     FeaturesConfig,
@@ -19,7 +20,6 @@ from fourfold.deepmoji.features import (
     gpt_features,
     load_gpt,
     tfidf_floor,
-    write_corpus,
 )
 from fourfold.gpt.config import GPTConfig
 from fourfold.gpt.model import GPT
@@ -146,5 +146,5 @@ def test_corpus_holds_distinct_train_and_val_texts(tmp_path: Path) -> None:
     plain = write_corpus([str(tmp_path / "toy")], tmp_path / "corpus.txt", splits=("test",))
     assert (tmp_path / "corpus.txt").read_text().splitlines() == list(dict.fromkeys(dataset.test.texts))
     assert plain.texts == len(set(dataset.test.texts))
-    with pytest.raises(FeaturesError, match="unknown split 'dev'"):
+    with pytest.raises(CorpusError, match="unknown split 'dev'"):
         write_corpus([str(tmp_path / "toy")], tmp_path / "x.txt", splits=("dev",))

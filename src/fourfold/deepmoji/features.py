@@ -15,10 +15,10 @@ Multi-label sets get one decision threshold on the probabilities, tuned on valid
 threshold); single-label sets take the most probable class. The summary gives test accuracy (exact match for
 multi-label sets), macro-F1, and for binary sets the positive class's F1.
 
-A GPT for tweets is trained with the GPT commands on a corpus of the data sets' texts (`write_corpus`; only the
-train and validation splits, so no test text is seen):
+A GPT for tweets is trained with the GPT commands on a corpus of the data sets' texts (`fourfold.deepmoji.corpus`;
+only the train and validation splits, so no test text is seen):
 
-    fourfold deepmoji corpus --out data/deepmoji/tweets.jsonl        # make_corpus: one {"text": ...} a line
+    fourfold deepmoji corpus --out data/deepmoji/tweets.jsonl        # one {"text": ...} a line
     fourfold gpt prepare --sources data/deepmoji/tweets.jsonl --tokenizer bpe --vocab-size 8192 \\
         --out data/gpt/tweets
     fourfold gpt train --data data/gpt/tweets --name tweets --preset baby --context-length 64 --num-steps 3000
@@ -29,7 +29,6 @@ Shapes: N texts, T tokens per text (padded), C embed_dim (GPT) or n-gram feature
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,18 +50,6 @@ DEFAULT_C_VALUES = (0.25, 1.0, 4.0)
 """Inverse regularisation strengths tried; the best on validation macro-F1 is kept."""
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(1, 20))
 """Decision thresholds tried on validation for multi-label sets (0.05 to 0.95)."""
-DEFAULT_CORPUS = (
-    "tweeteval/emoji",
-    "tweeteval/emotion",
-    "tweeteval/hate",
-    "tweeteval/irony",
-    "tweeteval/offensive",
-    "goemotions",
-    "deepmoji/SS-Twitter",
-    "deepmoji/SE0714",
-    "deepmoji/SCv1",
-)
-"""The data sets whose texts make the GPT corpus (TweetEval's sentiment task has no train texts)."""
 
 
 class FeaturesError(FourfoldError):
@@ -154,29 +141,6 @@ class FeaturesSummary:
     val: int
     test: int
     results: list[FeatureResult] = field(default_factory=list)
-
-
-@dataclass
-class CorpusConfig:
-    """Write the texts of data sets to one file, the corpus `fourfold gpt prepare` turns into GPT training data."""
-
-    datasets: tuple[str, ...] = DEFAULT_CORPUS
-    """Data set names or paths whose texts to write."""
-    out: Path = Path("data/deepmoji/tweets.jsonl")
-    """The file: .jsonl (one {"text": ...} a line: one GPT document per text) or a text file (one text a line)."""
-    splits: tuple[str, ...] = ("train", "val")
-    """Which splits' texts (leave "test" out to keep the benchmarks' test texts unseen)."""
-
-
-@dataclass
-class CorpusSummary:
-    """What `make_corpus` wrote."""
-
-    out: str
-    texts: int
-    """Distinct texts written."""
-    characters: int
-    datasets: list[str]
 
 
 def features(config: FeaturesConfig) -> FeaturesSummary:
@@ -380,47 +344,6 @@ def gpt_features(
                 pooled = hidden[torch.arange(len(rows), device=device), batch_lengths - 1]  # (B, C)
             out[rows] = pooled.cpu().numpy()
     return out
-
-
-def write_corpus(
-    dataset_names: Sequence[str], path: str | Path, splits: Sequence[str] = ("train", "val")
-) -> CorpusSummary:
-    """Write the distinct texts of the data sets' `splits` to `path`, a GPT corpus for `fourfold gpt prepare`.
-
-    A `.jsonl` path gets one `{"text": ...}` a line (each text its own document, separated by end-of-text);
-    any other path one text a line, line breaks inside a text turned into spaces (one document in all).
-
-    Raises:
-        FeaturesError: an unknown split, or no texts at all.
-        DatasetError / DataNotFoundError: a data set cannot be loaded.
-    """
-    unknown = [split for split in splits if split not in SPLITS]
-    if unknown:
-        raise FeaturesError(f"unknown split {unknown[0]!r}: use any of {', '.join(SPLITS)}")
-    seen: dict[str, None] = {}
-    for name in dataset_names:
-        dataset = load_dataset(name)
-        for split in splits:
-            for text in dataset.split(split).texts:
-                cleaned = " ".join(text.split())
-                if cleaned:
-                    seen.setdefault(cleaned, None)
-    if not seen:
-        raise FeaturesError(f"the data sets {', '.join(dataset_names) or '(none)'} hold no texts; name others")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    texts = list(seen)
-    if path.suffix.lower() == ".jsonl":
-        body = "".join(json.dumps({"text": text}, ensure_ascii=False) + "\n" for text in texts)
-    else:
-        body = "".join(text + "\n" for text in texts)
-    path.write_text(body, encoding="utf-8")
-    return CorpusSummary(str(path), len(texts), sum(len(text) for text in texts), list(dataset_names))
-
-
-def make_corpus(config: CorpusConfig) -> CorpusSummary:
-    """`write_corpus` for the command line."""
-    return write_corpus(config.datasets, config.out, config.splits)
 
 
 def subsample(dataset: TextDataset, max_train: int | None, seed: int) -> TextDataset:
