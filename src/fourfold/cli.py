@@ -153,7 +153,21 @@ GROUPS: tuple[Group, ...] = (
         "Five (OpenAI et al. 2019): a small 5v5 lane-battle game as a fast multi-agent environment, self-play PPO\n"
         "with an opponent pool and team spirit, TrueSkill ratings, and games against people.",
         (
-            # Issue 8 adds train, eval and ladder here.
+            Command(
+                "train",
+                "self-play PPO with an opponent pool, team spirit and a curriculum; resumable",
+                "fourfold.five.train:train",
+            ),
+            Command(
+                "eval",
+                "win rate of a trained run (or any agent) against a bot or another run, with a 95 % interval",
+                "fourfold.five.evaluate:evaluate",
+            ),
+            Command(
+                "ladder",
+                "TrueSkill and Elo of a run's checkpoints beside the scripted bots, with a plot",
+                "fourfold.five.ladder:ladder",
+            ),
             Command(
                 "watch",
                 "play a bot game (or a replay file) and write a video, the replay and a score card",

@@ -1,0 +1,235 @@
+"""`fourfold five train`: self-play PPO on Five into a run folder, with checkpoints, exact resume and a time budget.
+
+`train(config)` opens the run folder (`--out DIR`, else `runs/five/<name>/`): `config.json`, `metrics.jsonl` (one
+line per iteration: losses, agent-steps/s overall and for the rollout and the learner alone, win rates per kind of
+opponent, curriculum stage, team spirit), `checkpoints/step_N/` (each a full training state that `policy.load_policy`
+also reads as a policy), `pool/step_N/` (the past snapshots the opponent pool plays), and `summary.json`. The loop
+itself is `selfplay.train_selfplay`. `--resume` continues the newest checkpoint exactly: the resumed run logs the
+same metrics as an uninterrupted one (wall-clock columns, all under `time/`, aside).
+
+Steps count agent-steps: one decision of one learning hero (a 5v5 game step gives 5, a 1v1 game step 1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from fourfold.core.config import ConfigError, require
+from fourfold.five.game.config import MapName
+from fourfold.five.policy import PolicyConfig
+from fourfold.five.pool import PoolConfig
+
+SYSTEM = "five"
+SUMMARY_FILE = "summary.json"
+CHECKPOINT_KIND = "five-train"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the curriculum: the games played, and when to move on to the next stage."""
+
+    name: str
+    map: MapName = "three_lane"
+    heroes_per_team: int = 5
+    time_cap_seconds: float = 600.0
+    max_steps: int = 0
+    """Agent-steps after which the next stage starts anyway (0: no limit)."""
+
+    def __post_init__(self) -> None:
+        require(self.heroes_per_team in (1, 3, 5), "heroes_per_team", f"must be 1, 3 or 5 (got {self.heroes_per_team})")
+        require(self.max_steps >= 0, "max_steps", f"must be 0 or more (got {self.max_steps})")
+
+
+DEFAULT_CURRICULUM: tuple[Stage, ...] = (
+    Stage("1v1", map="one_lane", heroes_per_team=1, time_cap_seconds=300.0, max_steps=2_000_000),
+    Stage("3v3", map="three_lane", heroes_per_team=3, time_cap_seconds=300.0, max_steps=10_000_000),
+    Stage("5v5", map="three_lane", heroes_per_team=5, time_cap_seconds=600.0),
+)
+"""OpenAI Five's curriculum at laptop scale: 1v1 on the one-lane map, then 3v3, then 5v5 on three lanes."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything `fourfold five train` needs; saved as the run's config.json."""
+
+    out: Path | None = None
+    """The run folder; default runs/five/<name>."""
+    name: str = "default"
+    """The run's name under runs/five/ when --out is not given."""
+    runs: Path = Path("runs")
+    """The folder that holds all runs."""
+    minutes: float | None = None
+    """Stop after this many minutes of training in this process (checked after each iteration)."""
+    total_steps: int | None = None
+    """Stop after this many agent-steps (whichever of minutes and steps comes first)."""
+    seed: int = 0
+    num_games: int = 32
+    """Games played at once (G)."""
+    num_steps: int = 64
+    """Decisions per game per iteration (T); a multiple of bptt."""
+    bptt: int = 16
+    """Length of the recurrent training sequences."""
+    update_epochs: int = 1
+    num_minibatches: int = 8
+    learning_rate: float = 3e-4
+    gamma: float = 0.995
+    gae_lambda: float = 0.95
+    clip_coef: float = 0.2
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    ent_coef: float = 0.01
+    """Entropy bonus at the start, annealed linearly to ent_coef_final over anneal_steps."""
+    ent_coef_final: float = 0.001
+    anneal_steps: int = 5_000_000
+    team_spirit_start: float = 0.3
+    team_spirit_end: float = 1.0
+    team_spirit_steps: int = 5_000_000
+    """Agent-steps over which team spirit tau goes linearly from start to end (Five: 0.3 -> 1.0)."""
+    curriculum: tuple[Stage, ...] = DEFAULT_CURRICULUM
+    advance_bot: str = "easy"
+    """The bot whose win rate moves the curriculum on."""
+    advance_win_rate: float = 0.8
+    """Win rate against advance_bot (last `advance_games` games of the stage) that starts the next stage."""
+    advance_games: int = 50
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    pool: PoolConfig = field(default_factory=PoolConfig)
+    snapshot_every: int = 10
+    """Iterations between snapshots added to the opponent pool."""
+    checkpoint_every: int = 20
+    """Iterations between checkpoints (one is always written at the end)."""
+    keep_checkpoints: int = 20
+    win_window: int = 100
+    """Games per opponent kind over which win rates are reported."""
+    resume: bool = False
+    overwrite: bool = False
+    threads: int = 1
+    """torch threads."""
+    stop_after_iterations: int | None = None
+    """Stop (with a checkpoint) after this many iterations in this process: a kill at a known point, for tests."""
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        require(self.num_games >= 1, "num_games", f"must be at least 1 (got {self.num_games})")
+        require(self.bptt >= 1, "bptt", f"must be at least 1 (got {self.bptt})")
+        require(
+            self.num_steps >= self.bptt and self.num_steps % self.bptt == 0,
+            "num_steps",
+            f"must be a positive multiple of bptt ({self.bptt}) (got {self.num_steps})",
+        )
+        sequences = self.num_games * self.num_steps // self.bptt
+        require(
+            1 <= self.num_minibatches <= sequences,
+            "num_minibatches",
+            f"must be between 1 and the {sequences} training sequences (got {self.num_minibatches})",
+        )
+        require(self.update_epochs >= 1, "update_epochs", f"must be at least 1 (got {self.update_epochs})")
+        require(self.learning_rate > 0, "learning_rate", f"must be positive (got {self.learning_rate})")
+        require(0.0 < self.gamma <= 1.0, "gamma", f"must be in (0, 1] (got {self.gamma})")
+        require(0.0 <= self.gae_lambda <= 1.0, "gae_lambda", f"must be in [0, 1] (got {self.gae_lambda})")
+        for name in ("team_spirit_start", "team_spirit_end"):
+            value = getattr(self, name)
+            require(0.0 <= value <= 1.0, name, f"must be in [0, 1] (got {value})")
+        require(len(self.curriculum) >= 1, "curriculum", "must hold at least one stage")
+        require(self.minutes is None or self.minutes > 0, "minutes", f"must be positive (got {self.minutes})")
+        require(
+            self.total_steps is None or self.total_steps > 0, "total_steps", f"must be positive ({self.total_steps})"
+        )
+        for name in ("snapshot_every", "checkpoint_every", "keep_checkpoints", "win_window", "advance_games"):
+            value = getattr(self, name)
+            require(value >= 1, name, f"must be at least 1 (got {value})")
+        require(self.threads >= 1, "threads", f"must be at least 1 (got {self.threads})")
+
+
+@dataclass
+class TrainSummary:
+    """How a `fourfold five train` run went."""
+
+    run: str
+    seed: int
+    steps: int
+    """Agent-steps trained in all (before a resume included)."""
+    iterations: int
+    seconds: float
+    """Wall time of this process's training."""
+    steps_per_second: float
+    """Agent-steps per second of this process (rollout and learning)."""
+    stage: str
+    """The curriculum stage at the end."""
+    win_rates: dict[str, float]
+    """Win rate (draws count half) over the last games against each kind of opponent."""
+    games: int
+
+    def __str__(self) -> str:
+        rates = ", ".join(f"{name} {rate:.0%}" for name, rate in sorted(self.win_rates.items()))
+        return (
+            f"five self-play, seed {self.seed}: {self.steps:,} agent-steps in {self.iterations} iterations, "
+            f"{self.seconds:.0f} s ({self.steps_per_second:,.0f} agent-steps/s), stage {self.stage}, "
+            f"{self.games} games\nwin rates: {rates or 'none yet'}\nrun: {self.run}"
+        )
+
+
+Mode = Literal["new", "resume", "overwrite"]
+
+
+def run_folder(config: TrainConfig) -> Path:
+    """Where `train(config)` writes: --out, else <runs>/five/<name>."""
+    from fourfold.core.runlog import run_directory
+
+    return config.out if config.out is not None else run_directory(SYSTEM, config.name, config.runs)
+
+
+def train(config: TrainConfig) -> TrainSummary:
+    """Train a Five policy by self-play as `config` says (see the module docstring)."""
+    import torch
+
+    from fourfold.core.checkpoint import latest_checkpoint, load_checkpoint
+    from fourfold.core.config import from_jsonable
+    from fourfold.core.runlog import open_run
+    from fourfold.five.selfplay import train_selfplay
+
+    # 1. The run folder, and the checkpoint to continue.
+    directory = run_folder(config)
+    checkpoint = None
+    if config.resume:
+        path = latest_checkpoint(directory / "checkpoints")
+        if path is None:
+            raise ConfigError("resume", f"run {directory} has no checkpoint to resume; drop --resume to start it")
+        checkpoint = load_checkpoint(path, kind=CHECKPOINT_KIND)
+        saved = from_jsonable(TrainConfig, checkpoint.config)
+        if saved.seed != config.seed:
+            raise ConfigError("resume", f"run {directory} was trained with seed {saved.seed}; resume with that --seed")
+        # The saved settings win; only the budget, threads and progress come from this call.
+        config = dataclasses.replace(
+            saved,
+            resume=True,
+            out=config.out,
+            minutes=config.minutes,
+            total_steps=config.total_steps if config.total_steps is not None else saved.total_steps,
+            stop_after_iterations=config.stop_after_iterations,
+            threads=config.threads,
+            progress=config.progress,
+        )
+    mode: Mode = "resume" if config.resume else "overwrite" if config.overwrite else "new"
+
+    # 2. Train.
+    torch.set_num_threads(config.threads)
+    resume_step = checkpoint.step if checkpoint is not None else None
+    with open_run(SYSTEM, config.name, config, mode=mode, resume_step=resume_step, directory=directory) as run:
+        result = train_selfplay(config, run, checkpoint)
+    summary = TrainSummary(
+        run=str(directory),
+        seed=config.seed,
+        steps=result.steps,
+        iterations=result.iterations,
+        seconds=result.seconds,
+        steps_per_second=result.steps_per_second,
+        stage=result.stage,
+        win_rates=result.win_rates,
+        games=result.games,
+    )
+    (directory / SUMMARY_FILE).write_text(json.dumps(dataclasses.asdict(summary), indent=2) + "\n", encoding="utf-8")
+    return summary

@@ -1,0 +1,55 @@
+"""Self-play rollouts: recurrent state resets at game ends, advantages and values of the right shapes, opponents."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from fourfold.five.bots import make_bot
+from fourfold.five.policy import FivePolicy
+from fourfold.five.pool import LATEST, Opponent
+from fourfold.five.selfplay import allocate_storage, evaluate_vs_bot, new_match, play_step
+from fourfold.five.train import Stage
+from fourfold.rl.advantages import gae
+
+SHORT = Stage("short", map="one_lane", heroes_per_team=3, time_cap_seconds=2.0)
+"""Games of 15 decisions, so a few end within a test."""
+
+
+def test_rollout_resets_states_at_game_ends_and_advantages_have_hero_shape() -> None:
+    torch.manual_seed(0)
+    policy = FivePolicy()
+    games, steps = 4, 40
+    opponents = [LATEST, Opponent("bot", "easy", -1), LATEST, Opponent("bot", "random", -1)]
+    match = new_match(SHORT, games, 5, 0.3, opponents, policy.config.state_size)
+    bots = {"easy": make_bot("easy"), "random": make_bot("random")}
+    storage = allocate_storage(steps, 8, match)
+    generator = torch.Generator().manual_seed(0)
+    ended = np.zeros((steps, games), dtype=bool)
+    for t in range(steps):
+        before = match.learner_state.clone()
+        result = play_step(match, policy, {}, bots, generator)
+        if t > 0:
+            assert np.array_equal(result.starts, ended[t - 1])  # a step after a game end starts the next game
+        ended[t] = result.terminated
+        assert not torch.equal(match.learner_state, before) or result.terminated.all()
+        assert torch.all(match.learner_state[torch.from_numpy(result.terminated)] == 0)
+        assert torch.all(match.opponent_state[torch.from_numpy(result.terminated)] == 0)
+        assert np.isnan(result.outcome[~result.terminated]).all()
+        assert set(result.outcome[result.terminated]) <= {0.0, 0.5, 1.0}
+        storage.rewards[t] = torch.from_numpy(result.reward)
+        storage.values[t] = torch.from_numpy(result.value)
+        storage.ended[t] = torch.from_numpy(result.terminated.astype(np.float32))
+    assert ended[14].all() and ended[29].all() and ended.sum() == 2 * games  # 15-decision games, all in step
+    k = SHORT.heroes_per_team
+    done = storage.ended.unsqueeze(-1).expand(-1, -1, k)  # (T, G, K)
+    following = torch.cat([storage.values[1:], torch.zeros(1, games, k)])
+    advantages, returns = gae(storage.rewards, storage.values, following * (1 - done), done, 0.99, 0.95)
+    assert advantages.shape == returns.shape == (steps, games, k)
+    # At a game's last step nothing is bootstrapped from the next game: A = r - V.
+    torch.testing.assert_close(advantages[14], storage.rewards[14] - storage.values[14])
+
+
+def test_evaluation_against_a_bot_scores_between_zero_and_one() -> None:
+    score = evaluate_vs_bot(FivePolicy(), "random", 4, SHORT, seed=0)
+    assert 0.0 <= score <= 1.0

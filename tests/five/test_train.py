@@ -1,0 +1,104 @@
+"""`five.train`: run folder, checkpoints loadable as policies, and a resumed run equal to an uninterrupted one."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from fourfold.core.checkpoint import latest_checkpoint, load_checkpoint
+from fourfold.core.config import ConfigError
+from fourfold.core.runlog import read_metrics
+from fourfold.five.policy import FivePolicy, PolicyConfig, load_policy
+from fourfold.five.pool import PoolConfig
+from fourfold.five.selfplay import evaluate_vs_bot
+from fourfold.five.train import Stage, TrainConfig, train
+
+TINY = TrainConfig(
+    num_games=4,
+    num_steps=16,
+    bptt=8,
+    num_minibatches=2,
+    curriculum=(
+        Stage("1v1", map="one_lane", heroes_per_team=1, time_cap_seconds=4.0, max_steps=128),
+        Stage("3v3", map="three_lane", heroes_per_team=3, time_cap_seconds=4.0),
+    ),
+    policy=PolicyConfig(hidden_dim=32, pooled_dim=16, unit_dim=16, global_dim=32, hero_embed_dim=8),
+    pool=PoolConfig(bot_share=0.4, bots=("random", "easy")),
+    snapshot_every=1,
+    checkpoint_every=2,
+    total_steps=128 + 3 * 4 * 16 * 3,
+    progress=False,
+)
+"""Two 1v1 iterations (64 agent-steps each), then three 3v3 ones; games of 30 decisions end within iterations."""
+
+
+def comparable(metrics: list[dict[str, float]]) -> list[dict[str, float | str]]:
+    """Metric lines without wall-clock columns, NaN made comparable."""
+    return [
+        {
+            k: ("nan" if isinstance(v, float) and math.isnan(v) else v)
+            for k, v in line.items()
+            if not k.startswith("time")
+        }
+        for line in metrics
+    ]
+
+
+def test_resume_continues_exactly(tmp_path: Path) -> None:
+    whole = train(dataclasses.replace(TINY, out=tmp_path / "whole"))
+    assert whole.stage == "3v3" and whole.steps == TINY.total_steps and whole.games > 0
+    part = dataclasses.replace(TINY, out=tmp_path / "part", stop_after_iterations=3)
+    first = train(part)
+    assert first.iterations == 3
+    resumed = train(dataclasses.replace(part, resume=True, stop_after_iterations=None))
+    assert resumed.steps == whole.steps and resumed.iterations == whole.iterations
+    a = comparable(read_metrics(tmp_path / "whole" / "metrics.jsonl"))
+    b = comparable(read_metrics(tmp_path / "part" / "metrics.jsonl"))
+    assert len(a) == 5 and a == b
+    assert any(key.startswith("win_rate/") for key in a[-1])
+    final_a = latest_checkpoint(tmp_path / "whole" / "checkpoints")
+    final_b = latest_checkpoint(tmp_path / "part" / "checkpoints")
+    assert final_a is not None and final_b is not None
+    model_a, model_b = load_checkpoint(final_a).model, load_checkpoint(final_b).model
+    assert all(torch.equal(model_a[name], model_b[name]) for name in model_a)
+    # Every checkpoint is a policy too, and the pool's snapshots are on disk.
+    policy, config = load_policy(final_a)
+    assert isinstance(policy, FivePolicy) and config == TINY.policy
+    assert len(list((tmp_path / "whole" / "pool").iterdir())) == 5
+    assert 0.0 <= evaluate_vs_bot(policy, "random", 2, TINY.curriculum[0], seed=1) <= 1.0
+
+
+def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="resume"):
+        train(dataclasses.replace(TINY, out=tmp_path / "none", resume=True))
+
+
+def test_config_validation_names_the_field() -> None:
+    with pytest.raises(ConfigError, match="num_steps"):
+        TrainConfig(num_steps=20, bptt=16)
+    with pytest.raises(ConfigError, match="team_spirit_end"):
+        TrainConfig(team_spirit_end=2.0)
+
+
+@pytest.mark.slow
+def test_a_fixed_seed_beats_random_in_the_one_versus_one_stage(tmp_path: Path) -> None:
+    config = TrainConfig(
+        out=tmp_path / "learn",
+        seed=0,
+        num_games=32,
+        curriculum=(TrainConfig().curriculum[0],),
+        pool=PoolConfig(bot_share=0.5, bots=("random",)),
+        total_steps=1_000_000,
+        checkpoint_every=50,
+        progress=False,
+    )
+    summary = train(config)
+    path = latest_checkpoint(tmp_path / "learn" / "checkpoints")
+    assert path is not None
+    policy, _ = load_policy(path)
+    score = evaluate_vs_bot(policy, "random", 64, config.curriculum[0], seed=123)
+    assert score >= 0.6, f"after {summary.steps} agent-steps the policy scores {score:.2f} against random"
