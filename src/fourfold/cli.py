@@ -169,6 +169,11 @@ GROUPS: tuple[Group, ...] = (
                 "fourfold.five.ladder:ladder",
             ),
             Command(
+                "surgery",
+                "widen a trained policy's core or add observation features without changing what it does",
+                "fourfold.five.surgery:surgery",
+            ),
+            Command(
                 "watch",
                 "play a bot game (or a replay file) and write a video, the replay and a score card",
                 "fourfold.five.watch:watch",
