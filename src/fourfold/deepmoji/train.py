@@ -226,7 +226,7 @@ def pretrain(config: PretrainConfig) -> PretrainSummary:
     train, val, test = (encode_split(dataset.split(s), vocabulary, max_length) for s in ("train", "val", "test"))
 
     # 3. Optimizer and loop state.
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, fused=True)
     loop = {"epoch": 0, "step": 0, "best_epoch": 0, "bad_epochs": 0, "best_val_loss": math.inf}
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
@@ -442,11 +442,12 @@ def train_epoch(
     for rows, ids, lengths in iterate_batches(data.ids, batch_size, rng=rng):
         targets = all_targets[torch.from_numpy(rows)].to(device)  # (B,) or (B, C)
         loss = loss_function(model(ids.to(device), lengths), targets, multilabel)
-        objective = loss
-        if embed_l2 > 0 and model.embedding.weight.requires_grad:
-            objective = loss + embed_l2 * model.embedding.weight.pow(2).sum()
         optimizer.zero_grad(set_to_none=True)
-        objective.backward()  # type: ignore[no-untyped-call]
+        loss.backward()  # type: ignore[no-untyped-call]
+        embedding = model.embedding.weight
+        if embed_l2 > 0 and embedding.requires_grad and embedding.grad is not None:
+            # the gradient of embed_l2 * sum(w**2), added directly: a tenth of the cost of back-propagating it
+            embedding.grad.add_(embedding.detach(), alpha=2.0 * embed_l2)
         if grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(trainable, grad_clip)
         optimizer.step()

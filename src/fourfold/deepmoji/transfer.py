@@ -385,7 +385,7 @@ def fit_stage(
             parameter.requires_grad_(name in stage.groups)
     trainable = tuple(name for name, params in groups.items() if all(p.requires_grad for p in params))
     before = {name: [p.detach().clone() for p in params] for name, params in groups.items()}
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=stage.learning_rate)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=stage.learning_rate, fused=True)
 
     start_loss = best_loss = mean_loss(model, val, multilabel=multilabel)
     best_state = copy.deepcopy(model.state_dict())
