@@ -21,7 +21,6 @@ Shape legend: G games, H = 10 hero slots, P primaries, T targets, O offsets.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -124,7 +123,6 @@ class GameBenchSummary:
 
 def bench(config: GameBenchConfig) -> GameBenchSummary:
     """Measure every batch size of `config`, compiled and (optionally) reference."""
-    _one_thread()
     game_config = GameConfig(map=config.map, heroes_per_team=config.heroes_per_team)
     summary = GameBenchSummary(map=config.map, heroes_per_team=config.heroes_per_team)
     summary.compile_seconds = _compile(game_config)
@@ -244,15 +242,3 @@ def _compile(config: GameConfig) -> float:
     core.step(state, config, primary, target, point)
     build_observations(state, config.map, out=obs)
     return time.perf_counter() - started
-
-
-def _one_thread() -> None:
-    """Measure on one core: numba's threading layer at one thread (the kernels are serial anyway)."""
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    try:
-        import numba
-
-        numba.set_num_threads(1)
-    except (ImportError, ValueError):  # pragma: no cover - numba is a dependency
-        pass
