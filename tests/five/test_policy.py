@@ -9,12 +9,14 @@ import pytest
 import torch
 
 from fourfold.core.checkpoint import CheckpointError
+from fourfold.core.config import ConfigError
 from fourfold.five.actions import NUM_OFFSETS, NUM_TARGETS
 from fourfold.five.env import FiveVecEnv
 from fourfold.five.game.config import GameConfig
-from fourfold.five.game.constants import NUM_PRIMARY
+from fourfold.five.game.constants import ACTION_ATTACK, NUM_PRIMARY
 from fourfold.five.game.observe import GLOBAL_HEROES, NUM_GLOBAL, NUM_UNIT_FEATURES
 from fourfold.five.policy import (
+    FORWARD_MOVE,
     FivePolicy,
     PolicyConfig,
     joint_log_prob,
@@ -22,6 +24,7 @@ from fourfold.five.policy import (
     parameter_count,
     save_policy,
     team_observation,
+    to_tensors,
 )
 
 
@@ -144,3 +147,27 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
         assert torch.equal(tensor, loaded.state_dict()[name])
     with pytest.raises(CheckpointError):
         load_policy(tmp_path / "missing")
+
+
+def test_exploration_prior_favours_the_forward_move_and_attack_and_can_be_turned_off() -> None:
+    env = FiveVecEnv(4, GameConfig(map="one_lane", heroes_per_team=1), seed=0)
+    obs, _ = env.reset()
+    games = np.arange(4)
+    team_obs = team_observation(obs, games, games % 2, 1)  # blue and red: the team frame makes them alike
+    starts = torch.ones(4, dtype=torch.bool)
+    for biased in (True, False):
+        torch.manual_seed(0)
+        config = PolicyConfig() if biased else PolicyConfig(forward_bias=0.0, attack_bias=0.0)
+        policy = FivePolicy(config)
+        out = policy(to_tensors(team_obs), policy.initial_state(4, 1), starts)
+        probs = torch.softmax(out.primary_logits, -1)[:, 0].detach()  # (4, P)
+        allowed = torch.from_numpy(team_obs["mask_primary"][:, 0])  # (4, P)
+        uniform = 1.0 / allowed.sum(-1)  # (4,)
+        forward = probs[:, FORWARD_MOVE]
+        if biased:
+            assert bool((forward > 3.0 * uniform).all())
+            assert float(policy.primary_head.bias[ACTION_ATTACK].detach()) == config.attack_bias
+        else:
+            assert torch.allclose(forward, uniform, atol=0.02)
+    with pytest.raises(ConfigError, match="forward_bias"):
+        PolicyConfig(forward_bias=float("nan"))

@@ -14,6 +14,7 @@ from fourfold.core.config import ConfigError
 from fourfold.core.runlog import read_metrics
 from fourfold.five.policy import FivePolicy, PolicyConfig, load_policy
 from fourfold.five.pool import PoolConfig
+from fourfold.five.rewards import RewardConfig
 from fourfold.five.selfplay import evaluate_vs_bot
 from fourfold.five.train import Stage, TrainConfig, train
 
@@ -75,6 +76,24 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
 def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="resume"):
         train(dataclasses.replace(TINY, out=tmp_path / "none", resume=True))
+
+
+def test_reward_weights_reach_the_games_and_components_are_logged(tmp_path: Path) -> None:
+    no_gold = RewardConfig(gold=0.0)
+    first = TINY.curriculum[0]
+    runs = {
+        "five": TINY,
+        "no_gold": dataclasses.replace(TINY, reward=no_gold),
+        "stage_no_gold": dataclasses.replace(TINY, curriculum=(dataclasses.replace(first, reward=no_gold),)),
+    }
+    gold = {}
+    for name, config in runs.items():
+        train(dataclasses.replace(config, out=tmp_path / name, stop_after_iterations=1))
+        (line,) = read_metrics(tmp_path / name / "metrics.jsonl")
+        assert {"reward/xp", "reward/last_hit", "reward/hero_death", "losses/grad_norm"} <= set(line)
+        gold[name] = line["reward/gold"]
+    assert gold["five"] > 0.0  # every hero earns passive gold
+    assert gold["no_gold"] == 0.0 and gold["stage_no_gold"] == 0.0
 
 
 def test_config_validation_names_the_field() -> None:

@@ -25,6 +25,7 @@ S state size, M sequences per minibatch.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import shutil
 import time
@@ -52,9 +53,11 @@ from fourfold.five.game.constants import HERO_SLOTS, HEROES_PER_TEAM
 from fourfold.five.game.observe import build_observations
 from fourfold.five.policy import OBS_KEYS, FivePolicy, joint_log_prob, load_policy, save_policy, team_observation
 from fourfold.five.pool import LATEST, Opponent, OpponentPool
-from fourfold.five.rewards import RewardConfig
+from fourfold.five.rewards import COMPONENTS, RewardConfig
 from fourfold.five.train import CHECKPOINT_KIND, Stage, TrainConfig
 from fourfold.rl.advantages import gae
+
+REWARD_NAMES = tuple(name for name, _ in COMPONENTS)
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,8 @@ class StepResult:
     """(G,)"""
     outcome: NDArray[np.float64]
     """(G,) of ended games: 1 learner won, 0.5 draw, 0 lost (NaN where still playing)."""
+    components: dict[str, NDArray[np.float32]]
+    """Reward component name -> (G, K) the learners' weighted raw component (`rewards.COMPONENTS`)."""
 
 
 def play_step(
@@ -224,6 +229,7 @@ def play_step(
         reward=reward,
         terminated=terminated,
         outcome=outcome,
+        components={name: value[games[:, None], learner_slots] for name, value in info["reward_components"].items()},
     )
 
 
@@ -404,13 +410,16 @@ def train_selfplay(config: TrainConfig, run: Run, checkpoint: Checkpoint | None)
             # 2. Schedules: team spirit (into the env's rewards) and the entropy bonus.
             step0 = counters["global_step"]
             tau = tau_at(step0)
-            match.env.reward_config = RewardConfig(team_spirit=tau)
+            stage_reward = config.curriculum[counters["stage"]].reward
+            reward = stage_reward if stage_reward is not None else config.reward
+            match.env.reward_config = dataclasses.replace(reward, team_spirit=tau)
             ent_coef = _schedule(config.ent_coef, config.ent_coef_final, step0, config.anneal_steps)
             k = match.heroes
             policy.eval()
 
             # 3. Roll out T decisions of every game; new opponents are drawn only when a game ends.
             rollout_start, rollout_cpu = time.perf_counter(), time.process_time()
+            component_sums = dict.fromkeys(REWARD_NAMES, 0.0)
             for t in range(config.num_steps):
                 if t % config.bptt == 0:
                     storage.states[t // config.bptt] = match.learner_state
@@ -423,6 +432,8 @@ def train_selfplay(config: TrainConfig, run: Run, checkpoint: Checkpoint | None)
                 storage.values[t] = torch.from_numpy(step.value)
                 storage.rewards[t] = torch.from_numpy(step.reward)
                 storage.ended[t] = torch.from_numpy(step.terminated.astype(np.float32))
+                for name in REWARD_NAMES:
+                    component_sums[name] += float(step.components[name].sum())
                 for i in np.nonzero(step.terminated)[0]:
                     opponent = match.opponents[i]
                     key = opponent.name if opponent.kind == "bot" else opponent.kind
@@ -439,7 +450,7 @@ def train_selfplay(config: TrainConfig, run: Run, checkpoint: Checkpoint | None)
             rollout_seconds = time.perf_counter() - rollout_start
             rollout_cpu = time.process_time() - rollout_cpu
 
-            # 4. Advantages (GAE) per hero; the normaliser learns from this rollout.
+            # 4. Advantages (GAE) per hero.
             learn_start, learn_cpu = time.perf_counter(), time.process_time()
             ended = storage.ended.unsqueeze(-1).expand(-1, -1, k)  # (T, G, K)
             following = torch.cat([storage.values[1:], last.unsqueeze(0)])  # (T, G, K)
@@ -447,7 +458,6 @@ def train_selfplay(config: TrainConfig, run: Run, checkpoint: Checkpoint | None)
             advantages, returns = gae(
                 storage.rewards, storage.values, next_values, ended, config.gamma, config.gae_lambda
             )
-            policy.update_normalizer(storage.obs)
 
             # 5. PPO over recurrent minibatches of bptt-step sequences.
             policy.train()
@@ -458,7 +468,7 @@ def train_selfplay(config: TrainConfig, run: Run, checkpoint: Checkpoint | None)
             seq_advantages = _sequences(advantages, chunks)
             seq_returns = _sequences(returns, chunks)
             seq_states = storage.states.reshape(sequences, k, -1)  # (C*G, K, S), chunk-major like _sequences
-            stats = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0, "clipfrac": 0.0}
+            stats = dict.fromkeys(("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac", "grad_norm"), 0.0)
             updates = 0
             for _epoch in range(config.update_epochs):
                 order = torch.randperm(sequences, generator=generator)
@@ -481,7 +491,7 @@ def train_selfplay(config: TrainConfig, run: Run, checkpoint: Checkpoint | None)
                     loss = policy_loss + config.vf_coef * value_loss - ent_coef * entropy_mean
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
-                    nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
+                    grad_norm = nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
                     optimizer.step()
                     with torch.no_grad():
                         stats["policy_loss"] += policy_loss.item()
@@ -489,7 +499,11 @@ def train_selfplay(config: TrainConfig, run: Run, checkpoint: Checkpoint | None)
                         stats["entropy"] += entropy_mean.item()
                         stats["approx_kl"] += ((ratio - 1) - log_ratio).mean().item()
                         stats["clipfrac"] += ((ratio - 1.0).abs() > config.clip_coef).float().mean().item()
+                        stats["grad_norm"] += float(grad_norm)
                     updates += 1
+            # The normaliser learns from this rollout only now: updated before the PPO step, it would change the
+            # policy the stored log-probabilities came from (ratios != 1 before any gradient step).
+            policy.update_normalizer(storage.obs)
             learn_seconds = time.perf_counter() - learn_start
             learn_cpu = time.process_time() - learn_cpu
             batch_steps = config.num_steps * config.num_games * k
@@ -522,6 +536,8 @@ def train_selfplay(config: TrainConfig, run: Run, checkpoint: Checkpoint | None)
                 "train/explained_variance": explained,
                 **{f"losses/{name}": value / max(1, updates) for name, value in stats.items()},
                 **{f"win_rate/{name}": rate for name, rate in rates.items()},
+                # What the learners collect, per 1000 agent-steps (weighted, before team spirit, zero-sum, decay).
+                **{f"reward/{name}": 1000.0 * value / batch_steps for name, value in component_sums.items()},
                 "time/agent_steps_per_second": (counters["global_step"] - start_step) / max(elapsed, 1e-9),
                 "time/rollout_steps_per_second": batch_steps / max(rollout_seconds, 1e-9),
                 "time/learner_steps_per_second": batch_steps / max(learn_seconds, 1e-9),
