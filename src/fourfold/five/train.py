@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import tyro
+
 from fourfold.core.config import ConfigError, require
 from fourfold.five.game.config import MapName
 from fourfold.five.policy import PolicyConfig
@@ -100,7 +102,8 @@ class TrainConfig:
     team_spirit_end: float = 1.0
     team_spirit_steps: int = 5_000_000
     """Agent-steps over which team spirit tau goes linearly from start to end (Five: 0.3 -> 1.0)."""
-    curriculum: tuple[Stage, ...] = DEFAULT_CURRICULUM
+    curriculum: tyro.conf.Suppress[tuple[Stage, ...]] = DEFAULT_CURRICULUM
+    """The stages in order (set from Python; the command line trains the default curriculum)."""
     advance_bot: str = "easy"
     """The bot whose win rate moves the curriculum on."""
     advance_win_rate: float = 0.8
