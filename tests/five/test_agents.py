@@ -106,7 +106,5 @@ def test_a_training_checkpoint_says_which_game_it_played(tmp_path: Path) -> None
         kind=CHECKPOINT_KIND,
     )
     stage = config.curriculum[1]
-    assert checkpoint_game_config(path) == GameConfig(
-        map=stage.map, heroes_per_team=stage.heroes_per_team, time_cap_seconds=stage.time_cap_seconds
-    )
+    assert checkpoint_game_config(path) == stage.game
     assert isinstance(agent_from_spec(str(tmp_path)), PolicyAgent)

@@ -43,7 +43,8 @@ def test_compiled_equals_reference_on_1000_midgame_games() -> None:
 
 
 def test_compiled_equals_reference_from_the_start_on_both_maps() -> None:
-    for config in (GameConfig(), GameConfig(map="one_lane", heroes_per_team=3, time_cap_seconds=30.0)):
+    duel = GameConfig(map="one_lane", heroes_per_team=3, time_cap_seconds=30.0, kills_to_win=1, towers_to_win=1)
+    for config in (GameConfig(), duel):
         state = new_state(8, config)
         reference = copy_state(state)
         core.reset(reference, config, np.ones(8, dtype=bool), np.arange(8, dtype=np.int64), reference=True)

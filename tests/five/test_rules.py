@@ -5,9 +5,12 @@ it with the compiled core (the reference agrees, see test_core_equivalence.py).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
+from fourfold.core.config import ConfigError
 from fourfold.five.game import core
 from fourfold.five.game.combat import hash_uniform
 from fourfold.five.game.config import GameConfig
@@ -329,3 +332,41 @@ def test_moves_follow_the_compass_and_persist_under_noop() -> None:
     _step(state)
     assert abs(state.x[0, BLUE_HERO] - (x - 8 * state.speed[0, BLUE_HERO] / 30.0)) < 1e-9
     assert state.y[0, BLUE_HERO] == 70.0
+
+
+def test_a_kill_or_structure_target_ends_the_game_at_once_for_the_team_that_reaches_it() -> None:
+    # OpenAI's 1v1 rules: two kills or the first tower. Kills are counted on the heroes, structures by their state.
+    config = GameConfig(heroes_per_team=1, lineup_blue=(MAGE,), lineup_red=(MAGE,), kills_to_win=2, towers_to_win=1)
+    state = _position(config)
+    assert state.kills_to_win[0] == 2 and state.towers_to_win[0] == 1
+    state.kills[0, RED_HERO] = 1
+    _step(state, config)
+    assert not state.done[0]
+    state.kills[0, RED_HERO] = 2
+    _step(state, config)
+    assert state.done[0] and state.winner[0] == RED
+    assert state.events[0, RED_HERO, EVENT_WIN] == 1.0 and state.events[0, BLUE_HERO, EVENT_WIN] == 0.0
+
+    state = _position(config)
+    state.alive[0, tower_slot(RED, 1, 1)] = False  # blue destroyed a red tower
+    _step(state, config)
+    assert state.done[0] and state.winner[0] == BLUE
+
+    state = _position(config)
+    state.alive[0, tower_slot(RED, 1, 1)] = False
+    state.alive[0, tower_slot(BLUE, 1, 1)] = False  # both at once: a draw
+    _step(state, config)
+    assert state.done[0] and state.winner[0] == WINNER_DRAW
+
+    plain = dataclasses.replace(config, kills_to_win=0, towers_to_win=0)  # targets off: the game goes on
+    state = _position(plain)
+    state.kills[0, RED_HERO] = 5
+    state.alive[0, tower_slot(RED, 1, 1)] = False
+    _step(state, plain)
+    assert not state.done[0]
+
+
+@pytest.mark.parametrize("field", ["kills_to_win", "towers_to_win"])
+def test_a_negative_target_is_one_sentence(field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        GameConfig(**{field: -1})  # type: ignore[arg-type]

@@ -1,18 +1,21 @@
-"""Self-play rollouts: recurrent state resets at game ends, advantages and values of the right shapes, opponents."""
+"""Self-play rollouts: recurrent state resets at game ends, advantages and values of the right shapes, opponents, and a
+match saved and restored through the env's and the bots' public state (exact resume)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from fourfold.five.bots import make_bot
+from fourfold.five.bots import ScriptedBot, make_bot
+from fourfold.five.game.config import GameConfig
 from fourfold.five.policy import FivePolicy
 from fourfold.five.pool import LATEST, Opponent
-from fourfold.five.selfplay import allocate_storage, evaluate_vs_bot, new_match, play_step
+from fourfold.five.rollout import Match, allocate_storage, match_state, new_match, play_step, restore_match
+from fourfold.five.selfplay import evaluate_vs_bot
 from fourfold.five.train import Stage
 from fourfold.rl.advantages import gae
 
-SHORT = Stage("short", map="one_lane", heroes_per_team=3, time_cap_seconds=2.0)
+SHORT = Stage("short", GameConfig(map="one_lane", heroes_per_team=3, time_cap_seconds=2.0))
 """Games of 15 decisions, so a few end within a test."""
 
 
@@ -41,7 +44,7 @@ def test_rollout_resets_states_at_game_ends_and_advantages_have_hero_shape() -> 
         storage.values[t] = torch.from_numpy(result.value)
         storage.ended[t] = torch.from_numpy(result.terminated.astype(np.float32))
     assert ended[14].all() and ended[29].all() and ended.sum() == 2 * games  # 15-decision games, all in step
-    k = SHORT.heroes_per_team
+    k = SHORT.game.heroes_per_team
     done = storage.ended.unsqueeze(-1).expand(-1, -1, k)  # (T, G, K)
     following = torch.cat([storage.values[1:], torch.zeros(1, games, k)])
     advantages, returns = gae(storage.rewards, storage.values, following * (1 - done), done, 0.99, 0.95)
@@ -53,3 +56,29 @@ def test_rollout_resets_states_at_game_ends_and_advantages_have_hero_shape() -> 
 def test_evaluation_against_a_bot_scores_between_zero_and_one() -> None:
     score = evaluate_vs_bot(FivePolicy(), "random", 4, SHORT, seed=0)
     assert 0.0 <= score <= 1.0
+
+
+def test_a_restored_match_continues_exactly() -> None:
+    torch.manual_seed(0)
+    policy = FivePolicy()
+    opponents = [LATEST, Opponent("bot", "easy", -1), Opponent("bot", "medium", -1), LATEST]
+    bots = {name: make_bot(name) for name in ("easy", "medium")}
+    match = new_match(SHORT, 4, 7, 0.3, opponents, policy.config.state_size)
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(9):
+        play_step(match, policy, {}, bots, generator)
+    saved, saved_generator = match_state(match, bots), generator.get_state()
+
+    def play_on(m: Match, b: dict[str, ScriptedBot]) -> list[np.ndarray]:
+        """12 decisions (the games end at decision 15 and restart: the env's seed counters matter too)."""
+        steps = [play_step(m, policy, {}, b, generator) for _ in range(12)]
+        return [x for step in steps for x in (step.primary, step.obs["globals"], step.outcome)] + [m.env.state.x]
+
+    first = play_on(match, bots)
+    other_bots = {name: make_bot(name) for name in ("easy", "medium")}
+    other = new_match(SHORT, 4, 99, 1.0, [LATEST] * 4, policy.config.state_size)
+    restore_match(other, saved, other_bots)
+    generator.set_state(saved_generator)
+    second = play_on(other, other_bots)
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(first, second, strict=True))
+    assert not np.array_equal(saved["env"]["game_state"]["x"], match.env.state.x)  # the heroes moved meanwhile

@@ -154,7 +154,7 @@ TINY = TrainConfig(
     num_steps=8,
     bptt=8,
     num_minibatches=1,
-    curriculum=(Stage("1v1", map="one_lane", heroes_per_team=1, time_cap_seconds=4.0),),
+    curriculum=(Stage("1v1", GameConfig(map="one_lane", heroes_per_team=1, time_cap_seconds=4.0)),),
     policy=dataclasses.replace(SMALL, core="lstm"),
     snapshot_every=1,
     checkpoint_every=1,

@@ -12,6 +12,7 @@ import torch
 from fourfold.core.checkpoint import latest_checkpoint, load_checkpoint
 from fourfold.core.config import ConfigError
 from fourfold.core.runlog import read_metrics
+from fourfold.five.game.config import GameConfig
 from fourfold.five.policy import FivePolicy, PolicyConfig, load_policy
 from fourfold.five.pool import PoolConfig
 from fourfold.five.rewards import RewardConfig
@@ -24,8 +25,8 @@ TINY = TrainConfig(
     bptt=8,
     num_minibatches=2,
     curriculum=(
-        Stage("1v1", map="one_lane", heroes_per_team=1, time_cap_seconds=4.0, max_steps=128),
-        Stage("3v3", map="three_lane", heroes_per_team=3, time_cap_seconds=4.0),
+        Stage("1v1", GameConfig(map="one_lane", heroes_per_team=1, time_cap_seconds=4.0), max_steps=128),
+        Stage("3v3", GameConfig(map="three_lane", heroes_per_team=3, time_cap_seconds=4.0)),
     ),
     policy=PolicyConfig(hidden_dim=32, pooled_dim=16, unit_dim=16, global_dim=32, hero_embed_dim=8),
     pool=PoolConfig(bot_share=0.4, bots=("random", "easy")),

@@ -208,6 +208,7 @@ def checkpoint_game_config(path: Path) -> GameConfig | None:
     import json
 
     from fourfold.core.checkpoint import load_checkpoint
+    from fourfold.core.config import from_jsonable
 
     config_file = path / "config.json"
     try:
@@ -222,11 +223,8 @@ def checkpoint_game_config(path: Path) -> GameConfig | None:
     if isinstance(counters, dict):
         stage_index = int(counters.get("stage", 0))
     stage: dict[str, Any] = stages[min(stage_index, len(stages) - 1)]
-    return GameConfig(
-        map=stage.get("map", "three_lane"),
-        heroes_per_team=int(stage.get("heroes_per_team", 5)),
-        time_cap_seconds=float(stage.get("time_cap_seconds", 600.0)),
-    )
+    game = stage.get("game") if isinstance(stage, dict) else None
+    return from_jsonable(GameConfig, game) if isinstance(game, dict) else None
 
 
 def _spec_message(spec: str) -> str:

@@ -34,7 +34,7 @@ Shape legend: G games in the batch, K games asked for, H = 5 hero slots of one t
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from typing import Any, Protocol
 
 import numba
 import numpy as np
@@ -149,6 +149,20 @@ class ScriptedBot:
 
     def __repr__(self) -> str:
         return f"ScriptedBot({self.name!r}, seed={self.seed})"
+
+    def state_dict(self) -> dict[str, NDArray[Any]]:
+        """Copies of the bot's per-game memory ([2, G, ...] retreats, fallen enemy structures, last tick seen)."""
+        return {
+            "retreating": self._retreating.copy(),
+            "enemy_dead": self._enemy_dead.copy(),
+            "last_tick": self._last_tick.copy(),
+        }
+
+    def load_state_dict(self, state: dict[str, NDArray[Any]]) -> None:
+        """Put the per-game memory back as `state_dict` saved it."""
+        self._retreating = np.array(state["retreating"], dtype=np.bool_)
+        self._enemy_dead = np.array(state["enemy_dead"], dtype=np.bool_)
+        self._last_tick = np.array(state["last_tick"], dtype=np.int64)
 
     def act(self, state: GameState, games: slice | NDArray[np.int64], team: int) -> Actions:
         """Decide for `team` (0 blue, 1 red) in `games` (a slice or an index array of the batch)."""

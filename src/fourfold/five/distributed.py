@@ -6,27 +6,27 @@ which consumes their experience and publishes new versions. Two figures tell how
 (the learner's version minus the version a batch was played with) and sample reuse (samples consumed by the
 optimizer per sample produced).
 
-Here a `RolloutWorker` holds its own `FiveVecEnv` games (G / N of the G games), its own random streams fixed by
-(seed, worker index), its own copy of the opponent pool's scores and of the past snapshots it plays. `collect`
-takes a `RolloutRequest` (parameter version, weights, team spirit, pool state, new snapshots) and returns a
-`RolloutBatch` of T decisions of its games tagged with that version. The workers live in this process
-(`backend="local"`, the default) or as Ray actors (`backend="ray"`, extra `[distributed]`), behind one interface.
+Here a `RolloutWorker` holds its own games (`rollout.Match`, G / N of the G games, of the curriculum stage the
+learner names), its own random streams fixed by (seed, worker index), its own copy of the opponent pool's scores and
+of the past snapshots it plays. `collect` takes a `RolloutRequest` (parameter version, stage, reward weights with
+team spirit, pool state, new snapshots) and returns a `RolloutBatch` of T decisions of its games
+(`rollout.collect_rollout`) tagged with that version. The workers live in this process (`backend="local"`) or as
+Ray actors (`backend="ray"`, extra `[distributed]`), behind one interface.
 
-`train_distributed` is the learner: in `mode="sync"` each iteration sends the same version to every worker and
-consumes their batches in worker order (concatenated along games), so a fixed seed gives the same weights and
-metrics locally and on Ray; in `mode="async"` it updates on whichever batch arrives first and sends that worker the
-new version (locally: first in, first out, a deterministic pipeline). It reuses the self-play pieces of
-`selfplay.py` (`new_match`, `play_step`, `allocate_storage`, `_sequences`) and `rl.advantages.gae`; the curriculum,
-checkpoints and resume stay with `selfplay.train_selfplay` (this loop trains the first stage).
+`train_distributed` is the learner, `TrainConfig.workers` >= 1 (`fourfold five train --workers N`): the same run
+folder, PPO update (`ppo.ppo_update`), curriculum, snapshots, metrics and checkpoints as the in-process loop
+(`learner.py`), plus `distributed/*` columns. In `mode="sync"` each iteration sends the same version to every worker
+and consumes their batches in worker order (concatenated along games), so a fixed seed gives the same weights and
+metrics locally and on Ray, and a checkpoint holds the workers' games too: a resumed run continues exactly. In
+`mode="async"` it updates on whichever batch arrives first and sends that worker the new version (locally: first
+in, first out, a deterministic pipeline); its checkpoints hold the learner only, and a resumed run starts fresh games.
 
-Shape legend: T num_steps, C = T / bptt chunks, L = bptt, G games (of a worker or of a batch), K heroes a team,
-S state size, M sequences per minibatch, N workers.
+Shape legend: T num_steps, G games (of a worker or of a batch), K heroes a team, N workers.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -34,54 +34,91 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
+from fourfold.core.checkpoint import Checkpoint
 from fourfold.core.config import ConfigError, require
+from fourfold.core.progress import ProgressBar
 from fourfold.core.runlog import Run
 from fourfold.five.bots import BOT_NAMES, make_bot
-from fourfold.five.policy import OBS_KEYS, FivePolicy, joint_log_prob, team_observation
-from fourfold.five.pool import OpponentPool
+from fourfold.five.learner import (
+    SelfPlayResult,
+    advance_curriculum,
+    entropy_coef,
+    iteration_metrics,
+    load_snapshots,
+    new_learner,
+    record_games,
+    release_snapshots,
+    save_learner,
+    should_stop,
+    speed_metrics,
+    stage_reward,
+    take_snapshot,
+    team_spirit,
+    win_rates,
+)
+from fourfold.five.policy import FivePolicy
+from fourfold.five.pool import LATEST, OpponentPool
+from fourfold.five.ppo import ppo_update
 from fourfold.five.rewards import RewardConfig
-from fourfold.five.selfplay import Storage, _sequences, _win_rates, allocate_storage, new_match, play_step
+from fourfold.five.rollout import (
+    Match,
+    Rollout,
+    Storage,
+    allocate_storage,
+    collect_rollout,
+    match_state,
+    new_match,
+    past_versions_playing,
+    restore_match,
+)
 from fourfold.five.train import TrainConfig
-from fourfold.rl.advantages import gae
 
 Weights = dict[str, Tensor]
+RAY_MISSING = (
+    "ray is not installed, and rollout workers (--workers N) run on Ray: "
+    "`pip install fourfold[distributed]`, or train in one process with --workers 0"
+)
 
 
 @dataclass(frozen=True)
 class DistributedConfig:
-    """How rollouts are spread over workers (the self-play settings are `train`)."""
+    """How rollouts are spread over `train.workers` workers (the self-play settings are `train`)."""
 
-    train: TrainConfig = field(default_factory=TrainConfig)
-    workers: int = 1
-    """N rollout workers; each plays train.num_games / N games."""
-    backend: Literal["local", "ray"] = "local"
-    """Workers in this process, or as Ray actors (needs `pip install fourfold[distributed]`)."""
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(workers=1))
+    backend: Literal["local", "ray"] = "ray"
+    """Workers as Ray actors (needs `pip install fourfold[distributed]`), or in this process (tests, debugging)."""
     mode: Literal["sync", "async"] = "sync"
-    """sync: every worker plays the same version, batches consumed in worker order (reproducible); async: the learner
-    updates on whichever batch arrives first."""
-    iterations: int = 10
-    """Learner updates."""
+    """sync: every worker plays the same version, batches consumed in worker order (reproducible, exact resume);
+    async: the learner updates on whichever batch arrives first."""
 
     def __post_init__(self) -> None:
-        require(self.workers >= 1, "workers", f"must be at least 1 (got {self.workers})")
-        require(
-            self.train.num_games % self.workers == 0,
-            "workers",
-            f"must divide num_games ({self.train.num_games}) so every worker plays as many games (got {self.workers})",
-        )
+        require(self.train.workers >= 1, "workers", "must be at least 1 for rollout workers (0 trains in process)")
         require(self.backend in ("local", "ray"), "backend", f"must be local or ray (got {self.backend!r})")
         require(self.mode in ("sync", "async"), "mode", f"must be sync or async (got {self.mode!r})")
-        require(self.iterations >= 1, "iterations", f"must be at least 1 (got {self.iterations})")
+        if self.backend == "ray":
+            import_ray()
+
+
+def import_ray() -> Any:
+    """The `ray` module, or a `ConfigError` saying how to install it."""
+    try:
+        import ray
+    except ImportError as error:
+        raise ConfigError("workers", RAY_MISSING) from error
+    return ray
 
 
 @dataclass(frozen=True)
 class RolloutRequest:
-    """What a worker needs to play one batch (the weights travel beside it, shared by all workers)."""
+    """What a worker needs to play one batch (the weights travel beside it)."""
 
     version: int
-    team_spirit: float
+    stage: int
+    """The curriculum stage to play (a worker starts fresh games when it changes)."""
+    reward: RewardConfig
+    """The stage's reward weights with the scheduled team spirit."""
     pool: dict[str, Any]
     """`OpponentPool.state_dict()` of the learner: the past versions and their quality scores."""
     snapshots: dict[int, Weights]
@@ -90,82 +127,94 @@ class RolloutRequest:
 
 @dataclass
 class RolloutBatch:
-    """T decisions of a worker's G games, played with parameter `version`."""
+    """T decisions of a worker's G games, played with parameter `version` on curriculum stage `stage`."""
 
     worker: int
     version: int
+    stage: int
     storage: Storage
-    last_value: Tensor
-    """(G, K) the value of the observation after the last step (GAE bootstrap)."""
-    outcomes: list[tuple[str, int, float]]
-    """Ended games: (opponent key: "latest", "past" or the bot's name; past version or -1; 1 won, 0.5 draw, 0 lost)."""
-    seconds: float
-    """Wall time of the collection inside the worker."""
+    rollout: Rollout
+    """The ended games, reward components, bootstrap value (G, K) and the worker's wall and CPU seconds."""
+    playing: set[int]
+    """The past versions the worker's games play after this batch (their snapshots stay until those games end)."""
 
 
 class RolloutWorker:
     """One worker's games, policy copy, pool copy, snapshots and random streams (see the module docstring)."""
 
-    def __init__(self, config: TrainConfig, index: int, num_workers: int) -> None:
+    def __init__(self, config: TrainConfig, index: int) -> None:
         torch.set_num_threads(config.threads)
         self.config, self.index = config, index
-        env_seed, torch_seed, bot_seed = (
-            int(x) for x in np.random.SeedSequence([config.seed, index]).generate_state(3)
-        )
+        torch_seed, bot_seed = (int(x) for x in np.random.SeedSequence([config.seed, index]).generate_state(2))
         self.rng = np.random.default_rng([config.seed, index])
         self.generator = torch.Generator().manual_seed(torch_seed)
         self.policy = FivePolicy(config.policy).eval()
         self.pool = OpponentPool(config.pool)
         self.snapshots: dict[int, FivePolicy] = {}
         self.bots = {name: make_bot(name, bot_seed + i) for i, name in enumerate(BOT_NAMES)}
-        games = config.num_games // num_workers
-        opponents = [self.pool.sample(self.rng) for _ in range(games)]
-        stage = config.curriculum[0]
-        tau = config.team_spirit_start
-        self.match = new_match(stage, games, env_seed, tau, opponents, config.policy.state_size)
-        self.storage = allocate_storage(config.num_steps, config.bptt, self.match)
+        self.stage = -1
+        self.match: Match | None = None
+        self.storage: Storage | None = None
+
+    def _new_match(self, stage: int, fresh: bool) -> Match:
+        """Games of `stage` seeded by (seed, worker, stage), with opponents drawn from the pool (`fresh`) or LATEST."""
+        c = self.config
+        games = c.num_games // c.workers
+        opponents = [self.pool.sample(self.rng) if fresh else LATEST for _ in range(games)]
+        seed = int(np.random.SeedSequence([c.seed, self.index, stage]).generate_state(1)[0])
+        match = new_match(c.curriculum[stage], games, seed, c.team_spirit_start, opponents, c.policy.state_size)
+        self.stage, self.match = stage, match
+        self.storage = allocate_storage(c.num_steps, c.bptt, match)
+        return match
+
+    def _add_snapshots(self, snapshots: dict[int, Weights]) -> None:
+        for version, weights in snapshots.items():
+            self.snapshots[version] = FivePolicy(self.config.policy).eval()
+            self.snapshots[version].load_state_dict(weights)
+
+    def _release_snapshots(self, match: Match) -> None:
+        playing = past_versions_playing(match)
+        for version in [v for v in self.snapshots if v not in self.pool.versions and v not in playing]:
+            del self.snapshots[version]
 
     def collect(self, request: RolloutRequest, weights: Weights) -> RolloutBatch:
         """Play `config.num_steps` decisions of every game with `weights` (version `request.version`)."""
-        started = time.perf_counter()
-        # 1. The parameters, the pool and the snapshots the learner sent.
+        # 1. The parameters, the pool, the snapshots and the stage the learner sent.
         self.policy.load_state_dict(weights)
         self.pool.load_state_dict(request.pool)
-        for version, snapshot in request.snapshots.items():
-            self.snapshots[version] = FivePolicy(self.config.policy).eval()
-            self.snapshots[version].load_state_dict(snapshot)
-        for version in [v for v in self.snapshots if v not in self.pool.versions]:
-            del self.snapshots[version]
+        self._add_snapshots(request.snapshots)
+        if self.match is None or request.stage != self.stage:
+            self._new_match(request.stage, fresh=True)
         match, storage, c = self.match, self.storage, self.config
-        match.env.reward_config = RewardConfig(team_spirit=request.team_spirit)
-        # 2. T decisions; a game's next opponent is drawn when it ends (as in selfplay.train_selfplay's phase 3).
-        outcomes: list[tuple[str, int, float]] = []
-        for t in range(c.num_steps):
-            if t % c.bptt == 0:
-                storage.states[t // c.bptt] = match.learner_state
-            step = play_step(match, self.policy, self.snapshots, self.bots, self.generator)
-            for key in OBS_KEYS:
-                storage.obs[key][t] = torch.from_numpy(step.obs[key])
-            storage.starts[t] = torch.from_numpy(step.starts)
-            storage.actions[t] = torch.from_numpy(np.stack([step.primary, step.target, step.offset], axis=-1))
-            storage.log_probs[t] = torch.from_numpy(step.log_prob)
-            storage.values[t] = torch.from_numpy(step.value)
-            storage.rewards[t] = torch.from_numpy(step.reward)
-            storage.ended[t] = torch.from_numpy(step.terminated.astype(np.float32))
-            for i in np.nonzero(step.terminated)[0]:
-                opponent = match.opponents[i]
-                key = opponent.name if opponent.kind == "bot" else opponent.kind
-                outcomes.append((key, opponent.version, float(step.outcome[i])))
-                match.opponents[i] = self.pool.sample(self.rng)
-        # 3. The bootstrap value, and the batch (a copy: the storage is reused by the next call).
-        with torch.no_grad():
-            games = np.arange(match.env.num_games)
-            final = team_observation(match.obs, games, match.learner_team, match.heroes)
-            tensors = {key: torch.from_numpy(final[key]) for key in OBS_KEYS}
-            last = self.policy(tensors, match.learner_state, torch.from_numpy(match.starts)).value  # (G, K)
-        return RolloutBatch(
-            self.index, request.version, copy.deepcopy(storage), last, outcomes, time.perf_counter() - started
+        assert match is not None and storage is not None
+        match.env.reward_config = request.reward
+        self._release_snapshots(match)
+        # 2. T decisions; a game's next opponent is drawn when it ends.
+        rollout = collect_rollout(
+            match, storage, self.policy, self.snapshots, self.bots, self.generator, self.pool, self.rng, c.bptt
         )
+        # 3. The batch (a copy: the storage is reused by the next call).
+        batch = copy.deepcopy(storage)
+        return RolloutBatch(self.index, request.version, self.stage, batch, rollout, past_versions_playing(match))
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything that makes this worker continue exactly after `load_state_dict` (its policy and pool come
+        with each request): the stage, the random streams, the games in progress and the bots' memories."""
+        return {
+            "stage": self.stage,
+            "rng": self.rng.bit_generator.state,
+            "generator": self.generator.get_state(),
+            "match": match_state(self.match, self.bots) if self.match is not None else None,
+            "playing": sorted(past_versions_playing(self.match)) if self.match is not None else [],
+        }
+
+    def load_state_dict(self, state: dict[str, Any], snapshots: dict[int, Weights]) -> None:
+        """Put the worker back as `state_dict` saved it; `snapshots`: the weights of the past versions it plays."""
+        if state["match"] is not None:
+            restore_match(self._new_match(int(state["stage"]), fresh=False), state["match"], self.bots)
+        self.rng.bit_generator.state = state["rng"]
+        self.generator.set_state(state["generator"])
+        self._add_snapshots(snapshots)
 
 
 class WorkerGroup(Protocol):
@@ -181,14 +230,20 @@ class WorkerGroup(Protocol):
         """All pending batches, in worker order."""
         ...
 
+    def states(self) -> list[dict[str, Any]]:
+        """Every worker's `state_dict()` (no request may be pending)."""
+        ...
+
+    def restore(self, index: int, state: dict[str, Any], snapshots: dict[int, Weights]) -> None: ...
+
     def close(self) -> None: ...
 
 
 class LocalWorkers:
     """Workers in this process; a request runs when its batch is asked for."""
 
-    def __init__(self, config: TrainConfig, num_workers: int) -> None:
-        self.workers = [RolloutWorker(config, i, num_workers) for i in range(num_workers)]
+    def __init__(self, config: TrainConfig) -> None:
+        self.workers = [RolloutWorker(config, i) for i in range(config.workers)]
         self.pending: deque[tuple[int, RolloutRequest, Weights]] = deque()
 
     def submit(self, index: int, request: RolloutRequest, weights: Weights) -> None:
@@ -203,25 +258,28 @@ class LocalWorkers:
         batches = [self.next_batch() for _ in range(len(self.pending))]
         return sorted(batches, key=lambda b: b.worker)
 
+    def states(self) -> list[dict[str, Any]]:
+        return [worker.state_dict() for worker in self.workers]
+
+    def restore(self, index: int, state: dict[str, Any], snapshots: dict[int, Weights]) -> None:
+        self.workers[index].load_state_dict(state, snapshots)
+
     def close(self) -> None:
         self.pending.clear()
 
 
 class RayWorkers:
-    """Workers as Ray actors (one CPU each), on the Ray runtime already started or a local one started here."""
+    """Workers as Ray actors (one CPU each), on the Ray runtime already started, else on a local one started here and
+    shut down at `close`."""
 
-    def __init__(self, config: TrainConfig, num_workers: int) -> None:
-        try:
-            import ray
-        except ImportError as error:
-            raise ConfigError(
-                "backend", "ray is not installed; run `pip install fourfold[distributed]` or use backend local"
-            ) from error
+    def __init__(self, config: TrainConfig) -> None:
+        ray = import_ray()
         self.ray = ray
-        if not ray.is_initialized():
-            ray.init(num_cpus=num_workers, include_dashboard=False, log_to_driver=False)
+        self.started = not ray.is_initialized()
+        if self.started:
+            ray.init(num_cpus=config.workers, include_dashboard=False, log_to_driver=False)
         actor: Any = ray.remote(num_cpus=1)(RolloutWorker)
-        self.actors: list[Any] = [actor.remote(config, i, num_workers) for i in range(num_workers)]
+        self.actors: list[Any] = [actor.remote(config, i) for i in range(config.workers)]
         self.pending: dict[Any, int] = {}
 
     def submit(self, index: int, request: RolloutRequest, weights: Weights) -> None:
@@ -238,23 +296,32 @@ class RayWorkers:
         self.pending.clear()
         return list(self.ray.get(refs))
 
+    def states(self) -> list[dict[str, Any]]:
+        return list(self.ray.get([actor.state_dict.remote() for actor in self.actors]))
+
+    def restore(self, index: int, state: dict[str, Any], snapshots: dict[int, Weights]) -> None:
+        self.ray.get(self.actors[index].load_state_dict.remote(state, snapshots))
+
     def close(self) -> None:
         for actor in self.actors:
             self.ray.kill(actor)
         self.pending.clear()
+        if self.started:
+            self.ray.shutdown()
 
 
 def make_workers(config: DistributedConfig) -> WorkerGroup:
+    """The workers of `config.backend`."""
     if config.backend == "ray":
-        return RayWorkers(config.train, config.workers)
-    return LocalWorkers(config.train, config.workers)
+        return RayWorkers(config.train)
+    return LocalWorkers(config.train)
 
 
 def merge_batches(batches: list[RolloutBatch]) -> tuple[Storage, Tensor]:
     """One storage of all batches' games, in the given order ((T, G1 + G2 + ..., ...)), and their bootstrap values."""
     first = batches[0].storage
     if len(batches) == 1:
-        return first, batches[0].last_value
+        return first, batches[0].rollout.last_value
     parts = [b.storage for b in batches]
     merged = Storage(
         obs={key: torch.cat([p.obs[key] for p in parts], dim=1) for key in first.obs},
@@ -266,213 +333,124 @@ def merge_batches(batches: list[RolloutBatch]) -> tuple[Storage, Tensor]:
         ended=torch.cat([p.ended for p in parts], dim=1),
         states=torch.cat([p.states for p in parts], dim=1),
     )
-    return merged, torch.cat([b.last_value for b in batches])
+    return merged, torch.cat([b.rollout.last_value for b in batches])
 
 
-def ppo_update(
-    policy: FivePolicy,
-    optimizer: torch.optim.Optimizer,
-    storage: Storage,
-    last_value: Tensor,
-    config: TrainConfig,
-    ent_coef: float,
-    generator: torch.Generator,
-) -> tuple[dict[str, float], Tensor]:
-    """GAE, the normaliser update and PPO epochs on one rollout: phases 4-5 of `selfplay.train_selfplay`, which
-    keeps them inline (see the module docstring). Returns the mean losses and the returns (T, G, K)."""
-    t, g, k = storage.rewards.shape
-    chunks = t // config.bptt
-    sequences = chunks * g
-    minibatch = math.ceil(sequences / config.num_minibatches)  # M
-    # 1. Advantages (GAE) per hero; the normaliser learns from this rollout.
-    ended = storage.ended.unsqueeze(-1).expand(-1, -1, k)  # (T, G, K)
-    following = torch.cat([storage.values[1:], last_value.unsqueeze(0)])  # (T, G, K)
-    advantages, returns = gae(
-        storage.rewards, storage.values, following * (1.0 - ended), ended, config.gamma, config.gae_lambda
-    )
-    policy.update_normalizer(storage.obs)
-    # 2. PPO over recurrent minibatches of bptt-step sequences.
-    policy.train()
-    seq_obs = {key: _sequences(value, chunks) for key, value in storage.obs.items()}  # (L, C*G, K, ...)
-    seq_starts = _sequences(storage.starts, chunks)  # (L, C*G)
-    seq_actions = _sequences(storage.actions, chunks)  # (L, C*G, K, 3)
-    seq_log_probs = _sequences(storage.log_probs, chunks)
-    seq_advantages = _sequences(advantages, chunks)
-    seq_returns = _sequences(returns, chunks)
-    seq_states = storage.states.reshape(sequences, k, -1)  # (C*G, K, S)
-    stats = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0, "clipfrac": 0.0}
-    updates = 0
-    for _epoch in range(config.update_epochs):
-        order = torch.randperm(sequences, generator=generator)
-        for first in range(0, sequences, minibatch):
-            index = order[first : first + minibatch]  # (M,)
-            out = policy(
-                {key: value[:, index] for key, value in seq_obs.items()}, seq_states[index], seq_starts[:, index]
-            )
-            actions = seq_actions[:, index]
-            log_prob, entropy = joint_log_prob(out, actions[..., 0], actions[..., 1], actions[..., 2])
-            log_ratio = log_prob - seq_log_probs[:, index]
-            ratio = log_ratio.exp()
-            adv = seq_advantages[:, index]
-            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-            clipped = ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
-            policy_loss = torch.max(-adv * ratio, -adv * clipped).mean()
-            value_loss = 0.5 * ((out.value - seq_returns[:, index]) ** 2).mean()
-            entropy_mean = entropy.mean()
-            loss = policy_loss + config.vf_coef * value_loss - ent_coef * entropy_mean
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(policy.parameters(), config.max_grad_norm)
-            optimizer.step()
-            with torch.no_grad():
-                stats["policy_loss"] += policy_loss.item()
-                stats["value_loss"] += value_loss.item()
-                stats["entropy"] += entropy_mean.item()
-                stats["approx_kl"] += ((ratio - 1) - log_ratio).mean().item()
-                stats["clipfrac"] += ((ratio - 1.0).abs() > config.clip_coef).float().mean().item()
-            updates += 1
-    policy.eval()
-    return {name: value / max(1, updates) for name, value in stats.items()}, returns
-
-
-@dataclass
-class DistributedResult:
-    """How `train_distributed` ended."""
-
-    version: int
-    """Learner updates made (the parameter version published last)."""
-    steps: int
-    """Agent-steps consumed."""
-    seconds: float
-    steps_per_second: float
-    win_rates: dict[str, float]
-    metrics: list[dict[str, float]]
-    """Each iteration's metrics, as logged."""
-    weights: Weights
-    """The final parameters (and normaliser statistics)."""
-
-
-def _schedule(start: float, end: float, step: int, steps: int) -> float:
-    return start + (end - start) * min(1.0, step / max(1, steps))
-
-
-def train_distributed(config: DistributedConfig, run: Run | None = None) -> DistributedResult:
-    """The learner: `config.iterations` PPO updates on batches from the rollout workers (see the module docstring)."""
-    # 1. Policy, optimizer, pool, workers; every worker is sent version 0.
+def train_distributed(config: DistributedConfig, run: Run, checkpoint: Checkpoint | None = None) -> SelfPlayResult:
+    """The learner: PPO updates on batches from the rollout workers until the budget of `config.train` is spent,
+    logging to `run` and continuing `checkpoint` when given (see the module docstring)."""
+    # 1. Workers first (local ones draw their initial weights, overwritten by each request, from torch's global RNG,
+    # which the learner then seeds), the learner, and on resume the workers' games (sync checkpoints hold them).
     c = config.train
-    workers = make_workers(config)  # first: local workers draw their (overwritten) initial weights from torch's RNG
+    workers = make_workers(config)
     torch.set_num_threads(c.threads)
-    torch.manual_seed(c.seed)
-    policy = FivePolicy(c.policy).eval()
-    optimizer = torch.optim.Adam(policy.parameters(), lr=c.learning_rate, eps=1e-5)
-    generator = torch.Generator().manual_seed(c.seed)
-    pool = OpponentPool(c.pool)
-    snapshots: dict[int, Weights] = {}
-    sent: list[set[int]] = [set() for _ in range(config.workers)]
-    history: dict[str, list[float]] = {}
-    version, steps, produced, consumed = 0, 0, 0, 0
-    metrics_log: list[dict[str, float]] = []
+    learner = new_learner(c, run.directory / "pool", checkpoint)
+    policy, counters = learner.policy, learner.counters
+    counters.setdefault("consumed", 0)
+    sent: list[set[int]] = [set() for _ in range(c.workers)]
+    playing: list[set[int]] = [set() for _ in range(c.workers)]
+    saved_workers = checkpoint.state.get("workers") if checkpoint is not None else None
+    if saved_workers is not None:
+        for index, state in enumerate(saved_workers):
+            playing[index] = {int(v) for v in state["playing"]}
+            load_snapshots(learner, playing[index])
+            weights = {v: learner.snapshots[v].state_dict() for v in playing[index]}
+            workers.restore(index, state, weights)
+            sent[index].update(playing[index])
 
     def submit(index: int) -> None:
-        fresh = {v: w for v, w in snapshots.items() if v not in sent[index] and v in pool.versions}
+        fresh = {v: learner.snapshots[v].state_dict() for v in learner.pool.versions if v not in sent[index]}
         sent[index].update(fresh)
-        tau = _schedule(c.team_spirit_start, c.team_spirit_end, steps, c.team_spirit_steps)
-        workers.submit(index, RolloutRequest(version, tau, pool.state_dict(), fresh), policy.state_dict())
+        tau = team_spirit(c, counters["global_step"])
+        reward = stage_reward(c, counters["stage"], tau)
+        request = RolloutRequest(counters["iteration"], counters["stage"], reward, learner.pool.state_dict(), fresh)
+        workers.submit(index, request, policy.state_dict())
 
     started = time.perf_counter()
+    start_step = counters["global_step"]
+    iterations_here = 0
     try:
-        for index in range(config.workers):
-            submit(index)
-        while version < config.iterations:
-            # 2. Batches: all workers' in worker order (sync), or the first to arrive (async).
-            wait_start = time.perf_counter()
-            batches = workers.gather() if config.mode == "sync" else [workers.next_batch()]
-            wait_seconds = time.perf_counter() - wait_start
-            storage, last_value = merge_batches(batches)
-            staleness = [version - b.version for b in batches]
-            # 3. Game results: win rates, and the quality scores of beaten past versions.
-            for batch in batches:
-                for key, past, outcome in batch.outcomes:
-                    history.setdefault(key, []).append(outcome)
-                    del history[key][: -c.win_window]
-                    if key == "past" and outcome == 1.0:
-                        pool.record_win(past)
-            # 4. GAE and PPO.
-            learn_start = time.perf_counter()
-            tau = _schedule(c.team_spirit_start, c.team_spirit_end, steps, c.team_spirit_steps)
-            ent_coef = _schedule(c.ent_coef, c.ent_coef_final, steps, c.anneal_steps)
-            losses, returns = ppo_update(policy, optimizer, storage, last_value, c, ent_coef, generator)
-            learn_seconds = time.perf_counter() - learn_start
-            batch_steps = storage.rewards.numel()
-            steps += batch_steps
-            produced += batch_steps
-            consumed += batch_steps * c.update_epochs
-            version += 1
-            # 5. Snapshots into the pool (sent to each worker with its next request).
-            if version % c.snapshot_every == 0:
-                snapshots[steps] = {name: w.clone() for name, w in policy.state_dict().items()}
-                for dropped in pool.add(steps):
-                    snapshots.pop(dropped, None)
-            # 6. Publish the new version: to every worker (sync) or to the one that just delivered (async).
-            if version < config.iterations:
+        with ProgressBar(c.total_steps, "five", unit="step", enabled=c.progress) as bar:
+            bar.advance(counters["global_step"])
+            for index in range(c.workers):
+                submit(index)
+            while True:
+                # 2. Batches: all workers' in worker order (sync), or the first to arrive (async).
+                wait_start = time.perf_counter()
+                batches = workers.gather() if config.mode == "sync" else [workers.next_batch()]
+                wait_seconds = time.perf_counter() - wait_start
+                storage, last_value = merge_batches(batches)
+                staleness = [counters["iteration"] - b.version for b in batches]
+
+                # 3. Game results: win rates and the quality scores of beaten past versions (a late batch of an
+                # earlier stage trains the policy but does not count towards the new stage's win rates).
+                components = dict.fromkeys(batches[0].rollout.components, 0.0)
                 for batch in batches:
-                    submit(batch.worker)
-            # 7. Log versions, staleness, sample reuse, losses, win rates, speeds.
-            elapsed = time.perf_counter() - started
-            metrics: dict[str, float] = {
-                "distributed/version": float(version),
-                "distributed/batch_version_min": float(min(b.version for b in batches)),
-                "distributed/staleness_mean": float(np.mean(staleness)),
-                "distributed/staleness_max": float(max(staleness)),
-                "distributed/sample_reuse": consumed / produced,
-                "distributed/workers": float(config.workers),
-                "train/team_spirit": tau,
-                "train/ent_coef": ent_coef,
-                "train/pool_size": float(len(pool.versions)),
-                "train/mean_reward": float(storage.rewards.mean()),
-                "train/mean_return": float(returns.mean()),
-                **{f"losses/{name}": value for name, value in losses.items()},
-                **{f"win_rate/{name}": rate for name, rate in _win_rates(history).items()},
-                "time/agent_steps_per_second": steps / max(elapsed, 1e-9),
-                "time/worker_rollout_seconds": float(sum(b.seconds for b in batches)),
-                "time/learner_wait_seconds": wait_seconds,
-                "time/learner_seconds": learn_seconds,
-            }
-            metrics_log.append(metrics)
-            if run is not None:
-                run.log(steps, metrics)
+                    playing[batch.worker] = batch.playing
+                    for name, value in batch.rollout.components.items():
+                        components[name] += value
+                    if batch.stage == counters["stage"]:
+                        record_games(learner, batch.rollout.results, c.win_window, record_wins=True)
+
+                # 4. PPO: GAE per hero, epochs of recurrent minibatches, then the normaliser.
+                step0 = counters["global_step"]
+                tau, ent_coef = team_spirit(c, step0), entropy_coef(c, step0)
+                learn_start, learn_cpu = time.perf_counter(), time.process_time()
+                update = ppo_update(policy, learner.optimizer, storage, last_value, c, ent_coef, learner.generator)
+                learn = (time.perf_counter() - learn_start, time.process_time() - learn_cpu)
+                batch_steps = storage.rewards.numel()
+                counters["global_step"] += batch_steps
+                counters["iteration"] += 1
+                counters["consumed"] += batch_steps * c.update_epochs
+                iterations_here += 1
+
+                # 5. Snapshots into the pool (sent to each worker with its next request).
+                if counters["iteration"] % c.snapshot_every == 0:
+                    take_snapshot(learner)
+                release_snapshots(learner, set().union(*playing))
+
+                # 6. The metrics line, then the curriculum (the next requests name the new stage).
+                elapsed = time.perf_counter() - started
+                rate = (counters["global_step"] - start_step) / max(elapsed, 1e-9)
+                rollout = (max(b.rollout.seconds for b in batches), sum(b.rollout.cpu_seconds for b in batches))
+                metrics = iteration_metrics(learner, tau, ent_coef, storage, update, components, batch_steps)
+                metrics |= speed_metrics(batch_steps, rate, rollout, learn)
+                metrics |= {
+                    "time/learner_wait_seconds": wait_seconds,
+                    "distributed/version": float(counters["iteration"]),
+                    "distributed/batch_version_min": float(min(b.version for b in batches)),
+                    "distributed/staleness_mean": float(np.mean(staleness)),
+                    "distributed/staleness_max": float(max(staleness)),
+                    "distributed/sample_reuse": counters["consumed"] / counters["global_step"],
+                    "distributed/workers": float(c.workers),
+                }
+                advance_curriculum(c, learner)
+
+                # 7. Stop and checkpoint (sync: with the workers' games, all idle now), else publish the new version:
+                # to every worker (sync) or to the one that just delivered (async).
+                done = should_stop(c, learner, elapsed, iterations_here)
+                if done or counters["iteration"] % c.checkpoint_every == 0:
+                    extra = {"workers": workers.states()} if config.mode == "sync" else {}
+                    save_learner(run, c, learner, extra)
+                if not done:
+                    for batch in batches:
+                        submit(batch.worker)
+                run.log(counters["global_step"], metrics)
+                bar.advance(batch_steps)
+                stage_name = c.curriculum[counters["stage"]].name
+                rates = sorted(win_rates(learner.history).items())
+                bar.set_postfix(f"{stage_name} v{counters['iteration']} " + " ".join(f"{n} {r:.0%}" for n, r in rates))
+                if done:
+                    break
     finally:
         workers.close()
     seconds = time.perf_counter() - started
-    return DistributedResult(
-        version=version,
-        steps=steps,
+    return SelfPlayResult(
+        steps=counters["global_step"],
+        iterations=counters["iteration"],
         seconds=seconds,
-        steps_per_second=steps / max(seconds, 1e-9),
-        win_rates=_win_rates(history),
-        metrics=metrics_log,
-        weights={name: w.clone() for name, w in policy.state_dict().items()},
+        steps_per_second=(counters["global_step"] - start_step) / max(seconds, 1e-9),
+        stage=c.curriculum[counters["stage"]].name,
+        win_rates=win_rates(learner.history),
+        games=counters["games"],
     )
-
-
-def rollout_throughput(config: DistributedConfig, batches: int = 3) -> float:
-    """Hero-steps per second of rollout alone: `batches` rounds of every worker playing with fixed weights (the
-    first round, which warms up the compiled game, is not timed)."""
-    c = config.train
-    workers = make_workers(config)
-    policy = FivePolicy(c.policy).eval()
-    weights = policy.state_dict()
-    request = RolloutRequest(0, c.team_spirit_start, OpponentPool(c.pool).state_dict(), {})
-    try:
-        steps, seconds = 0, 0.0
-        for round_ in range(batches + 1):
-            start = time.perf_counter()
-            for index in range(config.workers):
-                workers.submit(index, request, weights)
-            done = workers.gather()
-            if round_ > 0:
-                seconds += time.perf_counter() - start
-                steps += sum(b.storage.rewards.numel() for b in done)
-    finally:
-        workers.close()
-    return steps / max(seconds, 1e-9)

@@ -122,6 +122,28 @@ class FiveVecEnv:
         self._ready = True
         return observation_dict(self.obs, self.copy_obs), {"seeds": self._seeds.copy()}
 
+    def state_dict(self) -> dict[str, Any]:
+        """Everything that makes the games continue exactly after `load_state_dict` (into an env of the same
+        `num_games` and game config): copies of the game state's arrays, each game's start count and seed, the base
+        seed."""
+        return {
+            "game_state": {name: np.array(a) for name, a in zip(self.state._fields, self.state, strict=True)},
+            "starts": self._starts.copy(),
+            "seeds": self._seeds.copy(),
+            "seed": self.seed,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Put the games back as `state_dict` saved them and rebuild the observation (`observation_dict(env.obs,
+        env.copy_obs)` reads it)."""
+        for name, array in zip(self.state._fields, self.state, strict=True):
+            array[...] = state["game_state"][name]
+        self._starts[:] = state["starts"]
+        self._seeds[:] = state["seeds"]
+        self.seed = int(state["seed"])
+        build_observations(self.state, self.config.map, self.obs)
+        self._ready = True
+
     def _start_games(self, mask: NDArray[np.bool_]) -> None:
         seeds = game_seeds(self.seed, self._starts)
         self._seeds[mask] = seeds[mask]

@@ -12,6 +12,7 @@ Evaluation seeds (default 1,000,000) lie apart from the training seeds, so the a
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,7 +103,8 @@ def game_config_for(
         if found is not None:
             base = found
             break
-    return GameConfig(
+    return dataclasses.replace(
+        base,
         map=map if map is not None else base.map,
         heroes_per_team=heroes_per_team if heroes_per_team is not None else base.heroes_per_team,
         time_cap_seconds=time_cap_seconds if time_cap_seconds is not None else base.time_cap_seconds,

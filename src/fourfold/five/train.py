@@ -21,7 +21,7 @@ from typing import Literal
 import tyro
 
 from fourfold.core.config import ConfigError, require
-from fourfold.five.game.config import MapName
+from fourfold.five.game.config import GameConfig
 from fourfold.five.policy import PolicyConfig
 from fourfold.five.pool import PoolConfig
 from fourfold.five.rewards import RewardConfig
@@ -36,16 +36,14 @@ class Stage:
     """One stage of the curriculum: the games played, and when to move on to the next stage."""
 
     name: str
-    map: MapName = "three_lane"
-    heroes_per_team: int = 5
-    time_cap_seconds: float = 600.0
+    game: GameConfig = field(default_factory=GameConfig)
+    """The games of this stage: map, heroes a side, time cap, kill and structure targets."""
     max_steps: int = 0
     """Agent-steps after which the next stage starts anyway (0: no limit)."""
     reward: RewardConfig | None = None
     """The reward weights of this stage (None: `TrainConfig.reward`); team spirit comes from the schedule."""
 
     def __post_init__(self) -> None:
-        require(self.heroes_per_team in (1, 3, 5), "heroes_per_team", f"must be 1, 3 or 5 (got {self.heroes_per_team})")
         require(self.max_steps >= 0, "max_steps", f"must be 0 or more (got {self.max_steps})")
 
 
@@ -56,11 +54,18 @@ last hits, denies and tower damage), and PPO learns within one generation of gam
 (experience per game fell from 2.3 to 0.03): a hero must first learn to farm before it can learn not to die."""
 
 DEFAULT_CURRICULUM: tuple[Stage, ...] = (
-    Stage("1v1", map="one_lane", heroes_per_team=1, time_cap_seconds=300.0, max_steps=2_000_000, reward=LANING_REWARD),
-    Stage("3v3", map="three_lane", heroes_per_team=3, time_cap_seconds=300.0, max_steps=10_000_000),
-    Stage("5v5", map="three_lane", heroes_per_team=5, time_cap_seconds=600.0),
+    Stage(
+        "1v1",
+        GameConfig(map="one_lane", heroes_per_team=1, time_cap_seconds=300.0, kills_to_win=2, towers_to_win=1),
+        max_steps=2_000_000,
+        reward=LANING_REWARD,
+    ),
+    Stage("3v3", GameConfig(map="three_lane", heroes_per_team=3, time_cap_seconds=300.0), max_steps=10_000_000),
+    Stage("5v5", GameConfig(map="three_lane", heroes_per_team=5, time_cap_seconds=600.0)),
 )
-"""OpenAI Five's curriculum at laptop scale: 1v1 on the one-lane map, then 3v3, then 5v5 on three lanes."""
+"""OpenAI Five's curriculum at laptop scale: 1v1 on the one-lane map, then 3v3, then 5v5 on three lanes. The 1v1
+stage plays the rules of OpenAI's 2017 1v1 Dota bot: two kills or the first tower win at once, so a game's outcome
+follows soon after what decided it (a tower takes a lone hero about 3.5 game-minutes to destroy)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,9 @@ class TrainConfig:
     overwrite: bool = False
     threads: int = 1
     """torch threads."""
+    workers: int = 0
+    """Rollout workers: 0 plays and learns in this process; N >= 1 runs N Ray actors that play G / N games each
+    and a learner here (`distributed.py`, `pip install fourfold[distributed]`)."""
     stop_after_iterations: int | None = None
     """Stop (with a checkpoint) after this many iterations in this process: a kill at a known point, for tests."""
     progress: bool = True
@@ -158,6 +166,11 @@ class TrainConfig:
             value = getattr(self, name)
             require(value >= 1, name, f"must be at least 1 (got {value})")
         require(self.threads >= 1, "threads", f"must be at least 1 (got {self.threads})")
+        require(
+            self.workers == 0 or (self.workers >= 1 and self.num_games % self.workers == 0),
+            "workers",
+            f"must be 0 or divide num_games ({self.num_games}) so that workers play as many games (got {self.workers})",
+        )
 
 
 @dataclass
@@ -205,6 +218,7 @@ def train(config: TrainConfig) -> TrainSummary:
     from fourfold.core.checkpoint import latest_checkpoint, load_checkpoint
     from fourfold.core.config import from_jsonable
     from fourfold.core.runlog import open_run
+    from fourfold.five.distributed import DistributedConfig, train_distributed
     from fourfold.five.selfplay import train_selfplay
 
     # 1. The run folder, and the checkpoint to continue.
@@ -231,11 +245,15 @@ def train(config: TrainConfig) -> TrainSummary:
         )
     mode: Mode = "resume" if config.resume else "overwrite" if config.overwrite else "new"
 
-    # 2. Train.
+    # 2. Train: in this process, or with rollout workers on Ray (checked before the run folder is touched).
     torch.set_num_threads(config.threads)
+    distributed = DistributedConfig(config, backend="ray") if config.workers > 0 else None
     resume_step = checkpoint.step if checkpoint is not None else None
     with open_run(SYSTEM, config.name, config, mode=mode, resume_step=resume_step, directory=directory) as run:
-        result = train_selfplay(config, run, checkpoint)
+        if distributed is None:
+            result = train_selfplay(config, run, checkpoint)
+        else:
+            result = train_distributed(distributed, run, checkpoint)
     summary = TrainSummary(
         run=str(directory),
         seed=config.seed,

@@ -43,6 +43,11 @@ class GameConfig:
     """Archetype of red hero slots 0..4 (unit slots 5..9)."""
     time_cap_seconds: float = 600.0
     """Game-seconds after which a game ends and is decided by score (see docs/five.md, Rules)."""
+    kills_to_win: int = 0
+    """End the game as soon as a team has this many hero kills, and that team wins (0: off). With `towers_to_win=1`
+    and one hero a side this is the 1v1 mid rule OpenAI's 2017 Dota bot played: two kills or the first tower."""
+    towers_to_win: int = 0
+    """End the game as soon as a team has destroyed this many enemy structures, and that team wins (0: off)."""
 
     def __post_init__(self) -> None:
         require(self.map in ("three_lane", "one_lane"), "map", f"must be three_lane or one_lane (got {self.map!r})")
@@ -60,6 +65,9 @@ class GameConfig:
                 name,
                 f"archetypes must be integers 0..{NUM_ARCHETYPES - 1} ({', '.join(ARCHETYPE_NAMES)}); got {lineup}",
             )
+        for name in ("kills_to_win", "towers_to_win"):
+            value = getattr(self, name)
+            require(isinstance(value, int) and value >= 0, name, f"must be 0 (off) or a positive count (got {value})")
         require(
             0.0 < self.time_cap_seconds <= MAX_TIME_CAP_SECONDS,
             "time_cap_seconds",

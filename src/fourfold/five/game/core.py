@@ -161,4 +161,6 @@ def reset(
         lineup,
         config.heroes_per_team,
         config.time_cap_ticks,
+        config.kills_to_win,
+        config.towers_to_win,
     )

@@ -316,34 +316,66 @@ def tower_act(s: GameState, g: int, u: int) -> None:
 
 
 @register_jitable(_nrt=False)
-def score_winner(s: GameState, g: int) -> int:
-    """The winner at the time cap: more enemy structures destroyed, else more hero kills, else a draw."""
-    by_blue = 0  # red structures destroyed
-    by_red = 0
+def structures_destroyed(s: GameState, g: int, team: int) -> int:
+    """How many of the other team's structures `team` has destroyed in game g."""
+    count = 0
     for i in range(NUM_STRUCTURES):
         u = STRUCTURE_START + i
-        if s.present[g, u] and not s.alive[g, u]:
-            if s.team[g, u] == RED:
-                by_blue += 1
-            else:
-                by_red += 1
+        if s.present[g, u] and not s.alive[g, u] and s.team[g, u] != team:
+            count += 1
+    return count
+
+
+@register_jitable(_nrt=False)
+def team_kills(s: GameState, g: int, team: int) -> int:
+    """The hero kills of `team`'s heroes in game g."""
+    count = 0
+    for h in range(HERO_SLOTS):
+        if s.team[g, h] == team:
+            count += s.kills[g, h]
+    return count
+
+
+@register_jitable(_nrt=False)
+def score_winner(s: GameState, g: int) -> int:
+    """The winner at the time cap: more enemy structures destroyed, else more hero kills, else a draw."""
+    by_blue = structures_destroyed(s, g, BLUE)
+    by_red = structures_destroyed(s, g, RED)
     if by_blue != by_red:
         return BLUE if by_blue > by_red else RED
-    blue_kills = 0
-    red_kills = 0
-    for h in range(HERO_SLOTS):
-        if s.team[g, h] == BLUE:
-            blue_kills += s.kills[g, h]
-        else:
-            red_kills += s.kills[g, h]
+    blue_kills = team_kills(s, g, BLUE)
+    red_kills = team_kills(s, g, RED)
     if blue_kills != red_kills:
         return BLUE if blue_kills > red_kills else RED
     return WINNER_DRAW
 
 
 @register_jitable(_nrt=False)
+def _reached(s: GameState, g: int, team: int) -> bool:
+    """Whether `team` has reached game g's kill target or structure target (a target of 0 is off)."""
+    kills = s.kills_to_win[g] > 0 and team_kills(s, g, team) >= s.kills_to_win[g]
+    towers = s.towers_to_win[g] > 0 and structures_destroyed(s, g, team) >= s.towers_to_win[g]
+    return bool(kills or towers)
+
+
+@register_jitable(_nrt=False)
+def target_winner(s: GameState, g: int) -> int:
+    """The team that reached `kills_to_win` kills or `towers_to_win` structures (both teams at once: a draw)."""
+    blue = _reached(s, g, BLUE)
+    red = _reached(s, g, RED)
+    if blue and red:
+        return WINNER_DRAW
+    if blue:
+        return BLUE
+    if red:
+        return RED
+    return WINNER_NONE
+
+
+@register_jitable(_nrt=False)
 def check_end(s: GameState, g: int) -> None:
-    """End game g if an ancient fell (both in one tick: a draw) or the time cap is reached; EVENT_WIN."""
+    """End game g if an ancient fell (both in one tick: a draw), a team reached the game's kill or structure
+    target, or the time cap is reached; EVENT_WIN."""
     blue_fell = not s.alive[g, STRUCTURE_START + ANCIENT_OFFSET]
     red_fell = not s.alive[g, STRUCTURE_START + STRUCTURES_PER_TEAM + ANCIENT_OFFSET]
     winner = WINNER_NONE
@@ -353,7 +385,9 @@ def check_end(s: GameState, g: int) -> None:
         winner = RED
     elif red_fell:
         winner = BLUE
-    elif s.tick[g] >= s.time_cap_ticks[g]:
+    else:
+        winner = target_winner(s, g)
+    if winner == WINNER_NONE and s.tick[g] >= s.time_cap_ticks[g]:
         winner = score_winner(s, g)
     if winner == WINNER_NONE:
         return

@@ -109,6 +109,8 @@ def reset_game(
     lineup: NDArray[np.int64],
     heroes_per_team: int,
     time_cap_ticks: int,
+    kills_to_win: int,
+    towers_to_win: int,
 ) -> None:
     """Game g's starting position: heroes at their fountains, all structures up, no creeps, tick 0.
 
@@ -185,6 +187,8 @@ def reset_game(
     s.winner[g] = WINNER_NONE
     s.seed[g] = seed
     s.time_cap_ticks[g] = time_cap_ticks
+    s.kills_to_win[g] = kills_to_win
+    s.towers_to_win[g] = towers_to_win
     update_visibility(s, g)
 
 
@@ -202,6 +206,8 @@ def reset_masked(
     lineup: NDArray[np.int64],
     heroes_per_team: int,
     time_cap_ticks: int,
+    kills_to_win: int,
+    towers_to_win: int,
 ) -> None:
     """`reset_game` for every game g with mask[g] (the loop `core.reset` compiles)."""
     for g in range(mask.shape[0]):
@@ -219,6 +225,8 @@ def reset_masked(
                 lineup,
                 heroes_per_team,
                 time_cap_ticks,
+                kills_to_win,
+                towers_to_win,
             )
 
 

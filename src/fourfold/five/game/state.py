@@ -98,6 +98,10 @@ class GameState(NamedTuple):
     """-1 playing, 0 blue won, 1 red won, 2 draw."""
     seed: I64
     time_cap_ticks: I64
+    kills_to_win: I64
+    """Hero kills that end the game at once (0: off; `GameConfig.kills_to_win`)."""
+    towers_to_win: I64
+    """Enemy structures destroyed that end the game at once (0: off; `GameConfig.towers_to_win`)."""
     # --- sight and events ---
     visible: Bool
     """[G, 2, U] whether team t sees unit u (own units always; others within sight of an alive own unit)."""
@@ -110,7 +114,7 @@ def _allocate(num_games: int) -> GameState:
     arrays: dict[str, NDArray[np.generic]] = {}
     annotations = GameState.__annotations__
     per_hero = set(list(GameState._fields)[GameState._fields.index("archetype") : GameState._fields.index("tick")])
-    per_game = {"tick", "done", "winner", "seed", "time_cap_ticks"}
+    per_game = {"tick", "done", "winner", "seed", "time_cap_ticks", "kills_to_win", "towers_to_win"}
     for name in GameState._fields:
         annotation = annotations[name]
         text = annotation if isinstance(annotation, str) else getattr(annotation, "__forward_arg__", "")
