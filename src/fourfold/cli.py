@@ -175,7 +175,7 @@ GROUPS: tuple[Group, ...] = (
             ),
             Command(
                 "watch",
-                "play a bot game (or a replay file) and write a video, the replay and a score card",
+                "watch a game of bots or trained runs (or a replay file): video, replay and score card",
                 "fourfold.five.watch:watch",
             ),
             Command(

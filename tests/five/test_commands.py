@@ -1,4 +1,5 @@
-"""The `fourfold five` commands: help, `watch` writing its video, replay and score card, `bench --json`, bad flags."""
+"""The `fourfold five` commands: help, `watch` writing its video, replay and score card (bots and a trained run),
+`bench --json`, bad flags."""
 
 from __future__ import annotations
 
@@ -53,6 +54,78 @@ def test_watch_writes_video_replay_and_score_card(tmp_path: Path, capsys: pytest
     assert not (again / "replay.npz").exists()
 
 
+def _tiny_run(run: Path) -> Path:
+    """A run folder with one training checkpoint of a fresh tiny policy, in the 1v1 curriculum stage."""
+    import torch
+
+    from fourfold.core.checkpoint import save_checkpoint
+    from fourfold.five.policy import FivePolicy, PolicyConfig
+    from fourfold.five.train import CHECKPOINT_KIND, TrainConfig
+
+    config = TrainConfig(policy=PolicyConfig(unit_dim=8, global_dim=16, hidden_dim=16, pooled_dim=8))
+    torch.manual_seed(0)
+    return save_checkpoint(
+        run / "checkpoints" / "step_00000005",
+        model=FivePolicy(config.policy).state_dict(),
+        config=config,
+        state={"counters": {"stage": 0}},
+        step=5,
+        kind=CHECKPOINT_KIND,
+    )
+
+
+def test_watch_a_run_plays_its_policy_on_its_stage_and_replays_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fourfold.five.replay import load_replay, replay_game, state_digest
+    from fourfold.five.train import DEFAULT_CURRICULUM
+
+    run = tmp_path / "run"
+    _tiny_run(run)
+    out = tmp_path / "watch"
+    flags = ["--out", str(out), "--max-decisions", "12", "--frame-every", "4", "--width", "128", "--video", "gif"]
+    assert main(["five", "watch", str(run), *flags, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    # RUN plays blue (named by its checkpoint) against easy, on the game of its curriculum stage (1v1, one lane).
+    assert (summary["blue"], summary["red"]) == ("run/step_00000005", "easy")
+    stage = DEFAULT_CURRICULUM[0].game
+    assert (summary["map"], summary["heroes_per_team"]) == (stage.map, stage.heroes_per_team) == ("one_lane", 1)
+    assert summary["time_cap_seconds"] == stage.time_cap_seconds
+    assert summary["decisions"] == 12 and summary["frames"] == 4  # decisions 0, 4, 8, 12
+    replay = load_replay(out / "replay.npz")
+    assert replay.config == stage and (replay.blue, replay.red) == ("run/step_00000005", "easy")
+    assert replay.extra["agents"]["blue"] == str(run)
+    assert (replay.primary[:, 0] != 0).any()  # the policy played its hero
+    assert state_digest(replay_game(replay, verify=True)) == replay.digest  # the replay reproduces the game
+
+    # Watching the same seed again plays the same game (the policy samples from a seeded stream); the game flags
+    # override the checkpoint's stage, and the run may play red.
+    assert main(["five", "watch", str(run), *flags, "--video", "none", "--out", str(tmp_path / "again")]) == 0
+    assert load_replay(tmp_path / "again" / "replay.npz").digest == replay.digest
+    capsys.readouterr()
+    other = ["--blue", "medium", "--red", str(run / "checkpoints" / "step_00000005"), "--time-cap-seconds", "4"]
+    assert main(["five", "watch", *other, "--out", str(tmp_path / "red"), "--video", "none", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["blue"], summary["red"], summary["heroes_per_team"]) == ("medium", "run/step_00000005", 1)
+    assert summary["decisions"] == 30  # 4 game-seconds
+
+
+def test_watch_a_folder_without_checkpoints_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    assert main(["five", "watch", str(tmp_path / "run"), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: agent '{tmp_path / 'run'}' is neither a scripted bot") and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_watch_run_help_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["five", "watch", "runs/five/some-run", "--help"])
+    assert raised.value.code == 0
+    out = capsys.readouterr().out
+    assert "fourfold five watch" in out and "--blue" in out and "--deterministic" in out
+
+
 def test_bench_json_with_tiny_sizes(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["five", "bench", "--num-games", "2", "3", "--seconds", "0.05", "--reference-seconds", "0.01"]
     assert main([*args, "--warmup-decisions", "2", "--json"]) == 0
@@ -68,7 +141,9 @@ def test_bench_json_with_tiny_sizes(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["watch", "--blue", "grandmaster"], "error: --blue: unknown bot 'grandmaster'"),
+        (["watch", "--blue", "grandmaster"], "error: agent 'grandmaster' is neither a scripted bot (random, easy"),
+        (["watch", "/nonexistent/run"], "error: agent '/nonexistent/run' is neither a scripted bot (random, easy"),
+        (["watch", "runs/a", "--blue", "hard"], "error: --blue: give the blue team once, as RUN or as --blue"),
         (["watch", "--heroes-per-team", "4"], "error: --heroes-per-team: must be 1, 3 or 5"),
         (["watch", "--frame-every", "0"], "error: --frame-every: must be at least 1"),
         (["watch", "--replay", "/nonexistent/replay.npz"], "error: no replay file at /nonexistent/replay.npz"),

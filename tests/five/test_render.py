@@ -71,6 +71,16 @@ def test_header_shows_the_score(state: GameState) -> None:
     np.testing.assert_array_equal(before[HEADER_PIXELS:], after[HEADER_PIXELS:])
 
 
+def test_a_long_title_never_covers_the_score(state: GameState) -> None:
+    plain = render_frame(state, 1, LAYOUT, width=320)
+    short = render_frame(state, 1, LAYOUT, width=320, title="hard vs easy")
+    long = render_frame(state, 1, LAYOUT, width=320, title="a-long-run-name/step_00028672 vs " * 4 + "easy")
+    left = slice(0, 160)  # the score's half of the header
+    np.testing.assert_array_equal(plain[:HEADER_PIXELS, left], long[:HEADER_PIXELS, left])
+    assert not np.array_equal(plain[:HEADER_PIXELS], short[:HEADER_PIXELS])  # a title that fits is drawn
+    assert not np.array_equal(plain[:HEADER_PIXELS], long[:HEADER_PIXELS])  # so is the end of a long one
+
+
 def test_bad_arguments_are_refused(state: GameState) -> None:
     with pytest.raises(IndexError, match="game 2"):
         render_frame(state, 2, LAYOUT)

@@ -1,4 +1,5 @@
-"""Replays: the file round trip, exact reproduction of the recorded game, and one-sentence errors for bad files."""
+"""Replays: the file round trip, exact reproduction of the recorded game (bots and policies), and one-sentence errors
+for bad files."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fourfold.five.agents import BotAgent, PolicyAgent
 from fourfold.five.bots import make_bot
 from fourfold.five.game.config import GameConfig
-from fourfold.five.game.constants import ACTION_MOVE_0, TICKS_PER_DECISION
-from fourfold.five.game.state import first_difference, states_equal
+from fourfold.five.game.constants import ACTION_CAST_0, ACTION_CAST_2, ACTION_MOVE_0, BLUE, RED, TICKS_PER_DECISION
+from fourfold.five.game.core import step
+from fourfold.five.game.state import first_difference, new_state, reset_games, states_equal
 from fourfold.five.replay import (
     FORMAT_VERSION,
     RecordedGame,
@@ -31,7 +34,7 @@ CONFIG = GameConfig(time_cap_seconds=16.0)
 
 @pytest.fixture(scope="module")
 def recorded() -> RecordedGame:
-    return record_game(CONFIG, make_bot("hard", 1), make_bot("random", 2), seed=11, blue_name="hard", red_name="random")
+    return record_game(CONFIG, BotAgent("hard", 1), BotAgent("random", 2), seed=11)
 
 
 def test_a_recorded_game_is_played_to_its_end(recorded: RecordedGame) -> None:
@@ -89,9 +92,47 @@ def test_iter_replay_yields_every_decision(recorded: RecordedGame) -> None:
 
 
 def test_max_decisions_cuts_a_game_short() -> None:
-    cut = record_game(CONFIG, make_bot("random", 0), make_bot("random", 1), seed=3, max_decisions=5)
+    cut = record_game(CONFIG, BotAgent("random", 0), BotAgent("random", 1), seed=3, max_decisions=5)
     assert cut.replay.num_decisions == 5 and cut.replay.winner == -1
     assert states_equal(replay_game(cut.replay, verify=True), cut.state)
+
+
+def test_recording_plays_the_game_the_bots_play_on_the_bare_core(recorded: RecordedGame) -> None:
+    # The game recorded through agents on a one-game env is the one the bots play stepping the core themselves
+    # from the same seed: the replay's seed is the game's own, and recording changes nothing.
+    state = new_state(1, CONFIG)
+    reset_games(state, CONFIG, np.ones(1, dtype=bool), np.array([11], dtype=np.int64))
+    bots = {BLUE: make_bot("hard", 1), RED: make_bot("random", 2)}
+    games = np.zeros(1, dtype=np.int64)
+    for t in range(recorded.replay.num_decisions):
+        actions = [bots[team].act(state, games, team) for team in (BLUE, RED)]
+        primary = np.concatenate([a[0] for a in actions], axis=1)  # [1, 10]
+        target = np.concatenate([a[1] for a in actions], axis=1)  # [1, 10]
+        point = np.concatenate([a[2] for a in actions], axis=1)  # [1, 10, 2]
+        point[(primary < ACTION_CAST_0) | (primary > ACTION_CAST_2)] = 0.0
+        np.testing.assert_array_equal(primary[0], recorded.replay.primary[t])
+        np.testing.assert_array_equal(target[0], recorded.replay.target[t])
+        step(state, CONFIG, primary, target, point)
+    assert states_equal(state, recorded.state), first_difference(state, recorded.state)
+
+
+def test_a_policy_game_replays_exactly(tmp_path: Path) -> None:
+    import torch
+
+    from fourfold.five.policy import FivePolicy, PolicyConfig
+
+    torch.manual_seed(0)
+    policy = FivePolicy(PolicyConfig(unit_dim=8, global_dim=16, hidden_dim=16, pooled_dim=8))
+    config = GameConfig(map="one_lane", heroes_per_team=1, time_cap_seconds=8.0)
+    game = record_game(config, PolicyAgent(policy, seed=3, name="tiny"), BotAgent("easy", 1), seed=5)
+    assert (game.replay.blue, game.replay.red, game.replay.seed) == ("tiny", "easy", 5)
+    assert game.replay.num_decisions == config.time_cap_ticks // TICKS_PER_DECISION
+    assert (game.replay.primary[:, 0] != 0).any()  # the policy acted
+    path = save_replay(game.replay, tmp_path / "policy.npz")
+    assert states_equal(replay_game(load_replay(path), verify=True), game.state)
+    # The policy samples from its own seeded stream: the same seed plays the same game.
+    again = record_game(config, PolicyAgent(policy, seed=3), BotAgent("easy", 1), seed=5)
+    assert again.replay.digest == game.replay.digest
 
 
 def _rewrite(path: Path, **changes: object) -> None:

@@ -160,6 +160,7 @@ class RolloutWorker:
         """Games of `stage` seeded by (seed, worker, stage), with opponents drawn from the pool (`fresh`) or LATEST."""
         c = self.config
         games = c.num_games // c.workers
+        self.pool.config = c.curriculum[stage].pool_config(c.pool)
         opponents = [self.pool.sample(self.rng) if fresh else LATEST for _ in range(games)]
         seed = int(np.random.SeedSequence([c.seed, self.index, stage]).generate_state(1)[0])
         match = new_match(c.curriculum[stage], games, seed, c.team_spirit_start, opponents, c.policy.state_size)

@@ -283,12 +283,13 @@ class FivePolicy(nn.Module):
         ]
         encoded = torch.cat(parts, dim=-2) * unit_present.unsqueeze(-1)  # (L, N, K, T, U)
         pooled = []
-        for lst in range(NUM_LISTS):
-            part = slice(LIST_STARTS[lst], LIST_STARTS[lst] + LIST_SIZES[lst])
-            present = unit_present[..., part].unsqueeze(-1)  # (L, N, K, size, 1)
-            count = present.sum(-2).clamp(min=1)  # (L, N, K, 1)
-            pooled.append(encoded[..., part, :].sum(-2) / count)  # mean over present units
-            pooled.append(encoded[..., part, :].amax(-2))  # max (ReLU outputs, padding 0)
+        # One split per list (slicing each list out separately costs a full-size gradient per slice in backward).
+        sizes = list(LIST_SIZES)
+        lists = zip(torch.split(encoded, sizes, dim=-2), torch.split(unit_present, sizes, dim=-1), strict=True)
+        for list_units, list_present in lists:  # (L, N, K, size, U), (L, N, K, size)
+            count = list_present.sum(-1, keepdim=True).clamp(min=1)  # (L, N, K, 1)
+            pooled.append(list_units.sum(-2) / count)  # mean over present units
+            pooled.append(list_units.amax(-2))  # max (ReLU outputs, padding 0)
         # 3. Globals and the hero embedding.
         globals_ = torch.relu(self.global_encoder(self._normalize(raw_globals, "global")))  # (L, N, K, Gd)
         archetype = raw_globals[..., ARCHETYPE_FEATURE : ARCHETYPE_FEATURE + NUM_ARCHETYPES].argmax(-1)  # (L, N, K)

@@ -230,8 +230,14 @@ def _header(frame: Frame, state: GameState, game: int, title: str) -> None:
     draw = ImageDraw.Draw(strip)
     font = _font(HEADER_PIXELS // 2)
     draw.text((8, HEADER_PIXELS // 2), text, fill=(235, 235, 235), font=font, anchor="lm")
-    if title:
-        draw.text((frame.shape[1] - 8, HEADER_PIXELS // 2), title, fill=(200, 200, 200), font=font, anchor="rm")
+    # The title goes right of the score; a title too long for the room left loses its start ("...k_00028672 vs easy").
+    room = frame.shape[1] - 8 - (8 + draw.textlength(text, font=font) + 16)
+    shown, cut = title, 0
+    while shown and draw.textlength(shown, font=font) > room:
+        cut += 1
+        shown = f"...{title[cut:]}" if cut < len(title) else ""
+    if shown:
+        draw.text((frame.shape[1] - 8, HEADER_PIXELS // 2), shown, fill=(200, 200, 200), font=font, anchor="rm")
     frame[:HEADER_PIXELS] = np.asarray(strip, dtype=np.uint8)
 
 

@@ -4,7 +4,8 @@ The rules draw their randomness only from a counter-based hash of (seed, tick, u
 a seed plus the action log reproduces a game exactly: `replay_game` resets one game with the recorded config and
 seed and feeds it the recorded actions, and the final state equals the one the game ended in (`states_equal`).
 A replay holds the core-level actions (primary, target unit slot, ground point) of all 10 hero slots, whoever
-chose them: scripted bots, a policy or a person.
+chose them: scripted bots, a policy or a person. `record_game` plays any two `agents.Agent`s (bots or trained
+policies) on a one-game `FiveVecEnv` started with the replay's seed.
 
 The file is NumPy's compressed `.npz` (no pickle) with these entries:
 
@@ -35,14 +36,13 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from fourfold.core.config import ConfigError, from_jsonable, to_jsonable
 from fourfold.core.errors import FourfoldError
-from fourfold.five.bots import Bot
 from fourfold.five.game.config import GameConfig
 from fourfold.five.game.constants import (
     ACTION_CAST_0,
@@ -55,6 +55,10 @@ from fourfold.five.game.constants import (
 )
 from fourfold.five.game.core import step
 from fourfold.five.game.state import GameState, copy_state, new_state, reset_games
+
+if TYPE_CHECKING:
+    from fourfold.five.agents import Agent
+    from fourfold.five.env import FiveVecEnv
 
 FORMAT_NAME = "fourfold-five-replay"
 FORMAT_VERSION = 1
@@ -116,8 +120,8 @@ def decision_limit(config: GameConfig) -> int:
 
 def record_game(
     config: GameConfig,
-    blue: Bot,
-    red: Bot,
+    blue: Agent,
+    red: Agent,
     seed: int,
     *,
     blue_name: str = "",
@@ -127,20 +131,27 @@ def record_game(
 ) -> RecordedGame:
     """Play one game of `blue` against `red` from `seed` and record every decision's actions.
 
+    The game is a one-game `FiveVecEnv` without auto-reset, started with exactly `seed` (the replay's seed), so
+    scripted bots and trained policies play it the same way: each `Agent.act(env, team)` reads the env's current
+    state and observation, and both teams' core actions go to one `env.step_core`.
+
     Args:
         config: the game's config.
-        blue, red: the players; each `act(state, games, team)` returns `[1, 5]` primary and target and `[1, 5, 2]`
-            points for its team's hero slots.
+        blue, red: the players (`agents.agent_from_spec`: a `BotAgent`, a `PolicyAgent`); each is reset first.
         seed: the game's reset seed.
-        blue_name, red_name: who played, kept in the replay for the score card.
+        blue_name, red_name: who played, kept in the replay for the score card (default: the agents' names).
         max_decisions: stop after this many decisions even if the game is not over (None: play to the end).
         on_state: called with the state and the decision index after the reset (index 0) and after each decision
             (index t + 1), e.g. to render frames while playing.
     """
-    state = new_state(1, config)
-    reset_games(state, config, np.ones(1, dtype=bool), np.array([seed], dtype=np.int64))
+    from fourfold.five.env import FiveVecEnv
+
+    env = FiveVecEnv(1, config, copy_obs=False, auto_reset=False)
+    _start_game(env, seed)
+    state = env.state
     limit = decision_limit(config) if max_decisions is None else max_decisions
-    games = np.zeros(1, dtype=np.int64)
+    blue.reset(1)
+    red.reset(1)
     primaries: list[NDArray[np.int64]] = []
     targets: list[NDArray[np.int64]] = []
     points: list[NDArray[np.float64]] = []
@@ -150,15 +161,17 @@ def record_game(
         primary = np.zeros((1, HERO_SLOTS), dtype=np.int64)  # [1, 10]
         target = np.full((1, HERO_SLOTS), -1, dtype=np.int64)  # [1, 10]
         point = np.zeros((1, HERO_SLOTS, 2), dtype=np.float64)  # [1, 10, 2]
-        for team, bot in ((BLUE, blue), (RED, red)):
+        for team, agent in ((BLUE, blue), (RED, red)):
             slots = slice(5 * team, 5 * team + 5)
-            p, t, q = bot.act(state, games, team)  # [1, 5], [1, 5], [1, 5, 2]
+            p, t, q = agent.act(env, team)  # [1, 5], [1, 5], [1, 5, 2]
             primary[:, slots] = p
             target[:, slots] = t
             point[:, slots] = q
         # Only casts read the point; zero the rest so the file compresses (what is stored is what was played).
         point[(primary < ACTION_CAST_0) | (primary > ACTION_CAST_2)] = 0.0
-        step(state, config, primary, target, point)
+        _, _, terminated, _, _ = env.step_core(primary, target, point)
+        blue.observe_done(terminated)
+        red.observe_done(terminated)
         primaries.append(primary[0])
         targets.append(target[0])
         points.append(point[0])
@@ -170,13 +183,28 @@ def record_game(
         primary=_stack(primaries, (0, HERO_SLOTS), np.int64),
         target=_stack(targets, (0, HERO_SLOTS), np.int64),
         point=_stack(points, (0, HERO_SLOTS, 2), np.float64),
-        blue=blue_name,
-        red=red_name,
+        blue=blue_name or blue.name,
+        red=red_name or red.name,
         final_tick=int(state.tick[0]),
         winner=int(state.winner[0]),
         digest=state_digest(state),
     )
     return RecordedGame(replay=replay, state=state)
+
+
+def _start_game(env: FiveVecEnv, seed: int) -> None:
+    """Start `env`'s one game with exactly `seed` (the env's own seeding would derive another seed from it)."""
+    state = new_state(1, env.config)
+    seeds = np.array([seed], dtype=np.int64)  # [1]
+    reset_games(state, env.config, np.ones(1, dtype=bool), seeds)
+    env.load_state_dict(
+        {
+            "game_state": dict(zip(GameState._fields, state, strict=True)),
+            "starts": np.ones(1, dtype=np.int64),
+            "seeds": seeds,
+            "seed": 0,
+        }
+    )
 
 
 def iter_replay(replay: Replay) -> Iterator[GameState]:

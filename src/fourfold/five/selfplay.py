@@ -96,6 +96,7 @@ def train_selfplay(config: TrainConfig, run: Run, checkpoint: Checkpoint | None)
 
     def start_stage(fresh: bool) -> Match:
         stage = config.curriculum[counters["stage"]]
+        pool.config = stage.pool_config(config.pool)
         opponents = [pool.sample(rng) if fresh else LATEST for _ in range(config.num_games)]
         seed = config.seed + 1_000 * counters["stage"]
         tau = team_spirit(config, counters["global_step"])

@@ -42,16 +42,26 @@ class Stage:
     """Agent-steps after which the next stage starts anyway (0: no limit)."""
     reward: RewardConfig | None = None
     """The reward weights of this stage (None: `TrainConfig.reward`); team spirit comes from the schedule."""
+    pool: PoolConfig | None = None
+    """The opponent mix of this stage (None: `TrainConfig.pool`); the past snapshots and their scores carry over."""
+
+    def pool_config(self, default: PoolConfig) -> PoolConfig:
+        """The opponent mix of this stage: its own, else `default` (the run's)."""
+        return self.pool if self.pool is not None else default
 
     def __post_init__(self) -> None:
         require(self.max_steps >= 0, "max_steps", f"must be 0 or more (got {self.max_steps})")
 
 
-LANING_REWARD = RewardConfig(hero_death=0.0, hero_kill=0.0)
-"""Five's table without the death penalty and the kill term, for the 1v1 stage. With them, a first policy that has
-just found the lane dies to creeps and towers about 4 times a 300-second game (-3.9 against +3.6 from experience,
-last hits, denies and tower damage), and PPO learns within one generation of games to stay at the fountain
-(experience per game fell from 2.3 to 0.03): a hero must first learn to farm before it can learn not to die."""
+LANING_REWARD = RewardConfig(hero_death=0.0, hero_kill=1.0, tower_damage=8.0, tower_kill=3.0)
+"""The 1v1 stage's reward: Five's table with the death penalty replaced by a kill reward, and towers worth four
+times as much (8 per tower's health, 3 for its fall). With the death penalty, a first policy that has just found the
+lane dies to creeps and towers about 4 times a game and PPO learns within one generation of games to stay at the
+fountain (experience per game fell from 2.3 to 0.03); a kill of +1 costs the victim 1 through zero-sum all the same,
+but a death to a tower or creeps costs nothing, so heroes keep pushing. At Five's tower weights a hit on a tower
+(about 1/25 of its health) pays a third of a last hit, and policies farmed creeps but never took a tower in 1.2 M
+agent-steps; at four times they take it. Measured on seed 0, 15 minutes each (docs/five.md): the kill term lifts the
+win rate against `easy` from 48 % to 67 % and lowers it against `random` from 98 % to 74 %."""
 
 DEFAULT_CURRICULUM: tuple[Stage, ...] = (
     Stage(
@@ -59,6 +69,7 @@ DEFAULT_CURRICULUM: tuple[Stage, ...] = (
         GameConfig(map="one_lane", heroes_per_team=1, time_cap_seconds=300.0, kills_to_win=2, towers_to_win=1),
         max_steps=2_000_000,
         reward=LANING_REWARD,
+        pool=PoolConfig(bot_share=0.8),
     ),
     Stage("3v3", GameConfig(map="three_lane", heroes_per_team=3, time_cap_seconds=300.0), max_steps=10_000_000),
     Stage("5v5", GameConfig(map="three_lane", heroes_per_team=5, time_cap_seconds=600.0)),
@@ -99,7 +110,7 @@ class TrainConfig:
     clip_coef: float = 0.2
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
-    ent_coef: float = 0.01
+    ent_coef: float = 0.003
     """Entropy bonus at the start, annealed linearly to ent_coef_final over anneal_steps."""
     ent_coef_final: float = 0.001
     anneal_steps: int = 5_000_000

@@ -1,4 +1,11 @@
-"""`fourfold five watch --blue hard --red medium --out DIR`: play a bot game, or a replay file, and watch it.
+"""`fourfold five watch [RUN] --blue hard --red medium --out DIR`: play a game, or a replay file, and watch it.
+
+Either team is any agent (`agents.agent_from_spec`): a scripted bot (`random`, `easy`, `medium`, `hard`), a
+checkpoint folder, or a run folder of `fourfold five train` (its newest checkpoint). `fourfold five watch RUN` is
+short for `--blue RUN`: the run's policy plays blue against `easy` (the first yardstick of training) unless `--red`
+names another opponent. A game with a checkpoint in it is played on the game that checkpoint was last training on
+(its curriculum stage: map, heroes a side, time cap, kill and tower targets); `--map`, `--heroes-per-team` and
+`--time-cap-seconds` override it (without a checkpoint: the 5v5 three-lane game of 10 minutes).
 
 Writes into `--out`:
 
@@ -19,14 +26,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
+import tyro
 from numpy.typing import NDArray
 
 from fourfold.core.config import require, to_jsonable
-from fourfold.five.bots import BOT_NAMES, make_bot
-from fourfold.five.game.config import GameConfig
+from fourfold.five.agents import Agent, agent_from_spec
+from fourfold.five.bots import BOT_NAMES
+from fourfold.five.evaluate import game_config_for
+from fourfold.five.game.config import GameConfig, MapName
 from fourfold.five.game.constants import BLUE, RED
 from fourfold.five.game.maps import layout
 from fourfold.five.game.state import GameState
@@ -38,26 +48,38 @@ from fourfold.gym.record import RecordError, mp4_available
 VideoFormat = Literal["auto", "mp4", "gif", "both", "none"]
 
 
+DEFAULT_BLUE = "hard"
+DEFAULT_RED = "medium"
+RED_AGAINST_RUN = "easy"
+"""The opponent of `fourfold five watch RUN` when --red is not given."""
+
+
 @dataclass
 class WatchConfig:
-    """Play a game of two scripted bots (or a replay file) and write a video, the replay and a score card."""
+    """Play a game of two agents (scripted bots or trained policies), or a replay file, and write a video, the
+    replay and a score card."""
 
-    blue: str = "hard"
-    """The blue team's bot: random, easy, medium or hard."""
-    red: str = "medium"
-    """The red team's bot: random, easy, medium or hard."""
+    run: Annotated[str | None, tyro.conf.Positional, tyro.conf.arg(metavar="[RUN]")] = None
+    """A run folder (its newest checkpoint) or checkpoint folder to watch on the blue side: short for --blue RUN
+    (red is then easy unless --red says otherwise)."""
+    blue: str | None = None
+    """The blue team: random, easy, medium, hard, a checkpoint folder or a run folder (default: RUN, else hard)."""
+    red: str | None = None
+    """The red team, as --blue (default: easy against RUN, else medium)."""
     replay: Path | None = None
-    """Watch this replay file (replay.npz) instead of playing a new game; --blue/--red/--map/--seed are ignored."""
+    """Watch this replay file (replay.npz) instead of playing a new game; the players and game flags are ignored."""
     out: Path = Path("runs/five/watch")
     """Folder for the video, the replay and the score card."""
-    map: Literal["three_lane", "one_lane"] = "three_lane"
-    """The map."""
-    heroes_per_team: int = 5
-    """Heroes per team: 1, 3 or 5."""
-    time_cap_seconds: float = 600.0
-    """Game-seconds after which the game is decided by score."""
+    map: MapName | None = None
+    """The map (default: the checkpoint's training stage, else three_lane)."""
+    heroes_per_team: int | None = None
+    """Heroes per team: 1, 3 or 5 (default: the checkpoint's, else 5)."""
+    time_cap_seconds: float | None = None
+    """Game-seconds after which the game is decided by score (default: the checkpoint's, else 600)."""
     seed: int = 0
-    """Seed of the game and the bots."""
+    """Seed of the game and of the agents (bots' randomness, policies' sampling)."""
+    deterministic: bool = False
+    """Policies take their most likely action instead of sampling one."""
     max_decisions: int = 0
     """Stop after this many decisions (7.5 per game-second) even if the game goes on; 0: play it to its end."""
     frame_every: int = 4
@@ -72,21 +94,39 @@ class WatchConfig:
     """Show the game as one team sees it: shade what it cannot see and hide the enemies it does not see."""
 
     def __post_init__(self) -> None:
-        for name in ("blue", "red"):
-            bot = getattr(self, name)
-            require(bot in BOT_NAMES, name, f"unknown bot {bot!r}; choose one of {', '.join(BOT_NAMES)}")
+        require(
+            self.run is None or self.blue is None or self.blue == self.run,
+            "blue",
+            f"give the blue team once, as RUN or as --blue (got RUN {self.run!r} and --blue {self.blue!r})",
+        )
         require(self.frame_every >= 1, "frame_every", f"must be at least 1 (got {self.frame_every})")
         require(self.fps > 0, "fps", f"must be positive (got {self.fps})")
         require(64 <= self.width <= 2048, "width", f"must be between 64 and 2048 pixels (got {self.width})")
         require(self.max_decisions >= 0, "max_decisions", f"must be 0 or more (got {self.max_decisions})")
         if self.video in ("mp4", "both"):
             require(mp4_available(), "video", "MP4 needs the imageio-ffmpeg package; pip install it or use --video gif")
-        # The game settings are checked where they belong (GameConfig names the field the same way).
-        self.game_config()
+        # The given game settings are checked where they belong (GameConfig names the fields the same way).
+        default = GameConfig()
+        GameConfig(
+            map=self.map if self.map is not None else default.map,
+            heroes_per_team=self.heroes_per_team if self.heroes_per_team is not None else default.heroes_per_team,
+            time_cap_seconds=self.time_cap_seconds if self.time_cap_seconds is not None else default.time_cap_seconds,
+        )
+        if self.replay is None:
+            for spec in self.players():
+                if spec not in BOT_NAMES and (not spec or not Path(spec).exists()):
+                    agent_from_spec(spec)  # raises the one sentence that names the bots (loads nothing)
+
+    def players(self) -> tuple[str, str]:
+        """The agent specs of blue and red, defaults filled in."""
+        blue = self.blue if self.blue is not None else self.run if self.run is not None else DEFAULT_BLUE
+        red = self.red if self.red is not None else RED_AGAINST_RUN if self.run is not None else DEFAULT_RED
+        return blue, red
 
     def game_config(self) -> GameConfig:
-        """The `GameConfig` of a new game (a replay brings its own)."""
-        return GameConfig(map=self.map, heroes_per_team=self.heroes_per_team, time_cap_seconds=self.time_cap_seconds)
+        """The `GameConfig` of a new game (a replay brings its own): the first checkpoint's training stage among the
+        players, else the default game, with --map, --heroes-per-team and --time-cap-seconds over it."""
+        return game_config_for(list(self.players()), self.map, self.heroes_per_team, self.time_cap_seconds)
 
 
 @dataclass
@@ -99,6 +139,9 @@ class WatchSummary:
     frames: int
     blue: str
     red: str
+    map: str = ""
+    heroes_per_team: int = 5
+    time_cap_seconds: float = 0.0
     teams: list[TeamScore] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
@@ -124,28 +167,32 @@ def watch(config: WatchConfig) -> WatchSummary:
                 f"{config.replay} does not reproduce the game it recorded (its final state differs); it was "
                 f"recorded under other game rules, so record it again"
             )
-        decisions = replay.num_decisions
+        game_config = replay.config
     else:
-        out.mkdir(parents=True, exist_ok=True)
+        # 1. The players and the game (a checkpoint's training stage unless overridden); errors before any file.
+        blue_spec, red_spec = config.players()
         game_config = config.game_config()
-        players = (config.blue, config.red)
+        blue: Agent = agent_from_spec(blue_spec, seed=2 * config.seed, deterministic=config.deterministic)
+        red: Agent = agent_from_spec(red_spec, seed=2 * config.seed + 1, deterministic=config.deterministic)
+        players = (blue.name, red.name)
+        # 2. Play, recording every decision and rendering the due frames as the game goes.
+        out.mkdir(parents=True, exist_ok=True)
         video = _Video(out / "game", _formats(config.video), config.fps)
         renderer = _Renderer(config, game_config, players, fog, video)
         recorded = record_game(
             game_config,
-            make_bot(config.blue, 2 * config.seed),
-            make_bot(config.red, 2 * config.seed + 1),
+            blue,
+            red,
             config.seed,
-            blue_name=config.blue,
-            red_name=config.red,
             max_decisions=config.max_decisions or None,
             on_state=renderer,
         )
         replay, final = recorded.replay, recorded.state
         renderer.draw(final, replay.num_decisions)  # a game cut short by --max-decisions ends on a frame too
         replay.extra["command"] = "fourfold five watch"
+        replay.extra["agents"] = {"blue": blue_spec, "red": red_spec, "deterministic": config.deterministic}
         replay_file = save_replay(replay, out / "replay.npz")
-        decisions = replay.num_decisions
+    decisions = replay.num_decisions
     files = video.close()
     last = out / "last-frame.png"
     _save_png(renderer.last_frame, last)
@@ -159,6 +206,9 @@ def watch(config: WatchConfig) -> WatchSummary:
         frames=video.frames,
         blue=players[0],
         red=players[1],
+        map=game_config.map,
+        heroes_per_team=game_config.heroes_per_team,
+        time_cap_seconds=game_config.time_cap_seconds,
         teams=card.teams,
         files=[str(p) for p in paths],
     )
