@@ -130,6 +130,8 @@ class PolicyAgent:
         self._generator.manual_seed(self.seed)
 
     def act(self, env: FiveVecEnv, team: int) -> Actions:
+        import torch
+
         from fourfold.five.env import observation_dict
         from fourfold.five.policy import team_observation
 
@@ -143,9 +145,10 @@ class PolicyAgent:
         games = np.arange(g, dtype=np.int64)
         teams = np.full(g, team, dtype=np.int64)
         obs = team_observation(observation_dict(env.obs, copy=False), games, teams, k)  # (G, K, ...) each
-        sample = self.policy.act(
-            obs, self._state[team], self._starts[team], deterministic=self.deterministic, generator=self._generator
-        )
+        with torch.inference_mode():  # ~20 % faster than no_grad; an agent's tensors never meet autograd
+            sample = self.policy.act(
+                obs, self._state[team], self._starts[team], deterministic=self.deterministic, generator=self._generator
+            )
         self._state[team] = sample.state
         self._starts[team] = np.zeros(g, dtype=bool)
         # The team's K heroes into the (G, 10) team-frame actions; the other slots noop, then decode all at once.
