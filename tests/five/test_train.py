@@ -105,24 +105,17 @@ def test_config_validation_names_the_field() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skip(
-    reason="issue 8 is in progress: no self-play run has beaten random in 1v1 yet (250k agent-steps, 2 runs); "
-    "this test is the goal, kept to run once training learns"
-)
 def test_a_fixed_seed_beats_random_in_the_one_versus_one_stage(tmp_path: Path) -> None:
+    # The default 1v1 stage (two kills or the first tower), its scripted games all against random: random stays at
+    # its fountain, so every win is a tower the policy took. Seed 0 scored 0.58 after 100 k agent-steps and 0.99
+    # after 200 k (64 games); an untrained policy draws every game (0.5).
+    stage = dataclasses.replace(TrainConfig().curriculum[0], pool=PoolConfig(bot_share=0.8, bots=("random",)))
     config = TrainConfig(
-        out=tmp_path / "learn",
-        seed=0,
-        num_games=32,
-        curriculum=(TrainConfig().curriculum[0],),
-        pool=PoolConfig(bot_share=0.5, bots=("random",)),
-        total_steps=1_000_000,
-        checkpoint_every=50,
-        progress=False,
+        out=tmp_path / "learn", seed=0, curriculum=(stage,), total_steps=200_000, checkpoint_every=1000, progress=False
     )
     summary = train(config)
     path = latest_checkpoint(tmp_path / "learn" / "checkpoints")
     assert path is not None
     policy, _ = load_policy(path)
-    score = evaluate_vs_bot(policy, "random", 64, config.curriculum[0], seed=123)
-    assert score >= 0.6, f"after {summary.steps} agent-steps the policy scores {score:.2f} against random"
+    score = evaluate_vs_bot(policy, "random", 64, stage, seed=123)
+    assert score >= 0.75, f"after {summary.steps} agent-steps the policy scores {score:.2f} against random"
