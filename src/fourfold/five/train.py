@@ -4,7 +4,7 @@
 line per iteration: losses, agent-steps/s overall and for the rollout and the learner alone, win rates per kind of
 opponent, curriculum stage, team spirit), `checkpoints/step_N/` (each a full training state that `policy.load_policy`
 also reads as a policy), `pool/step_N/` (the past snapshots the opponent pool plays), and `summary.json`. The loop
-itself is `selfplay.train_selfplay`. `--resume` continues the newest checkpoint exactly: the resumed run logs the
+itself is `selfplay.train_selfplay` (`distributed.train_distributed` with `--workers N`). `--resume` continues the newest checkpoint exactly: the resumed run logs the
 same metrics as an uninterrupted one (wall-clock columns, all under `time/`, aside).
 
 Steps count agent-steps: one decision of one learning hero (a 5v5 game step gives 5, a 1v1 game step 1).
@@ -76,7 +76,9 @@ DEFAULT_CURRICULUM: tuple[Stage, ...] = (
 )
 """OpenAI Five's curriculum at laptop scale: 1v1 on the one-lane map, then 3v3, then 5v5 on three lanes. The 1v1
 stage plays the rules of OpenAI's 2017 1v1 Dota bot: two kills or the first tower win at once, so a game's outcome
-follows soon after what decided it (a tower takes a lone hero about 3.5 game-minutes to destroy)."""
+follows soon after what decided it (a tower takes a lone hero about 3.5 game-minutes to destroy), and plays 80 % of
+its games against the bots (`random` and `easy`): fixed yardsticks a novice learns from, where self-play between two
+novices is mostly noise."""
 
 
 @dataclass(frozen=True)
