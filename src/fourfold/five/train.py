@@ -4,8 +4,9 @@
 line per iteration: losses, agent-steps/s overall and for the rollout and the learner alone, win rates per kind of
 opponent, curriculum stage, team spirit), `checkpoints/step_N/` (each a full training state that `policy.load_policy`
 also reads as a policy), `pool/step_N/` (the past snapshots the opponent pool plays), and `summary.json`. The loop
-itself is `selfplay.train_selfplay` (`distributed.train_distributed` with `--workers N`). `--resume` continues the newest checkpoint exactly: the resumed run logs the
-same metrics as an uninterrupted one (wall-clock columns, all under `time/`, aside).
+itself is `selfplay.train_selfplay` (`distributed.train_distributed` with `--workers N`). `--resume` continues the
+newest checkpoint exactly: the resumed run logs the same metrics as an uninterrupted one (wall-clock columns, all
+under `time/`, aside).
 
 Steps count agent-steps: one decision of one learning hero (a 5v5 game step gives 5, a 1v1 game step 1).
 """
