@@ -268,16 +268,6 @@ def train(config: TrainConfig) -> TrainSummary:
             result = train_selfplay(config, run, checkpoint)
         else:
             result = train_distributed(distributed, run, checkpoint)
-    summary = TrainSummary(
-        run=str(directory),
-        seed=config.seed,
-        steps=result.steps,
-        iterations=result.iterations,
-        seconds=result.seconds,
-        steps_per_second=result.steps_per_second,
-        stage=result.stage,
-        win_rates=result.win_rates,
-        games=result.games,
-    )
+    summary = TrainSummary(run=str(directory), seed=config.seed, **dataclasses.asdict(result))
     (directory / SUMMARY_FILE).write_text(json.dumps(dataclasses.asdict(summary), indent=2) + "\n", encoding="utf-8")
     return summary
