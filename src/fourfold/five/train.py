@@ -72,14 +72,24 @@ DEFAULT_CURRICULUM: tuple[Stage, ...] = (
         reward=LANING_REWARD,
         pool=PoolConfig(bot_share=0.8),
     ),
-    Stage("3v3", GameConfig(map="three_lane", heroes_per_team=3, time_cap_seconds=300.0), max_steps=10_000_000),
-    Stage("5v5", GameConfig(map="three_lane", heroes_per_team=5, time_cap_seconds=600.0)),
+    Stage(
+        "3v3",
+        GameConfig(map="three_lane", heroes_per_team=3, time_cap_seconds=300.0),
+        max_steps=10_000_000,
+        pool=PoolConfig(bot_share=0.5, bots=("easy", "medium")),
+    ),
+    Stage(
+        "5v5",
+        GameConfig(map="three_lane", heroes_per_team=5, time_cap_seconds=600.0),
+        pool=PoolConfig(bot_share=0.3, bots=("easy", "medium", "hard")),
+    ),
 )
 """OpenAI Five's curriculum at laptop scale: 1v1 on the one-lane map, then 3v3, then 5v5 on three lanes. The 1v1
 stage plays the rules of OpenAI's 2017 1v1 Dota bot: two kills or the first tower win at once, so a game's outcome
 follows soon after what decided it (a tower takes a lone hero about 3.5 game-minutes to destroy), and plays 80 % of
 its games against the bots (`random` and `easy`): fixed yardsticks a novice learns from, where self-play between two
-novices is mostly noise."""
+novices is mostly noise. The later stages keep half (3v3) and 30 % (5v5) of their games for the bots, with `medium`
+and then `hard` among them: the yardsticks the results are measured against."""
 
 
 @dataclass(frozen=True)
