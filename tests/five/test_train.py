@@ -79,6 +79,31 @@ def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
         train(dataclasses.replace(TINY, out=tmp_path / "none", resume=True))
 
 
+def test_init_from_starts_from_the_given_weights_and_their_policy_settings(tmp_path: Path) -> None:
+    from fourfold.five.learner import new_learner
+
+    small = PolicyConfig(hidden_dim=24, pooled_dim=8, unit_dim=8, global_dim=16, hero_embed_dim=4)
+    train(dataclasses.replace(TINY, out=tmp_path / "source", policy=small, stop_after_iterations=2))
+    source_checkpoint = latest_checkpoint(tmp_path / "source" / "checkpoints")
+    assert source_checkpoint is not None
+    source, _ = load_policy(source_checkpoint)
+    later = dataclasses.replace(
+        TINY, out=tmp_path / "later", init_from=tmp_path / "source", curriculum=TINY.curriculum[1:]
+    )
+    summary = train(dataclasses.replace(later, stop_after_iterations=1))
+    assert summary.stage == "3v3" and summary.steps == 3 * 4 * 16  # a fresh step count, on its own curriculum
+    trained_checkpoint = latest_checkpoint(tmp_path / "later" / "checkpoints")
+    assert trained_checkpoint is not None
+    trained, config = load_policy(trained_checkpoint)
+    assert config == small
+    assert any(
+        not torch.equal(a, b) for a, b in zip(trained.state_dict().values(), source.state_dict().values(), strict=True)
+    )
+    start = new_learner(dataclasses.replace(later, policy=small), tmp_path / "pool", None).policy
+    for name, value in source.state_dict().items():
+        assert torch.equal(start.state_dict()[name], value), name
+
+
 def test_reward_weights_reach_the_games_and_components_are_logged(tmp_path: Path) -> None:
     no_gold = RewardConfig(gold=0.0)
     first = TINY.curriculum[0]

@@ -23,6 +23,7 @@ import torch
 
 from fourfold.core.checkpoint import Checkpoint, checkpoint_path, load_model_state, prune_checkpoints, save_checkpoint
 from fourfold.core.runlog import Run
+from fourfold.five.agents import resolve_checkpoint
 from fourfold.five.policy import FivePolicy, load_policy, save_policy
 from fourfold.five.pool import OpponentPool
 from fourfold.five.ppo import Update
@@ -88,6 +89,9 @@ def new_learner(config: TrainConfig, pool_dir: Path, checkpoint: Checkpoint | No
         learner.history = {name: list(results) for name, results in state["history"].items()}
         learner.counters = {name: int(value) for name, value in state["counters"].items()}
         load_snapshots(learner, learner.pool.versions)
+    elif config.init_from is not None:
+        start, _ = load_policy(resolve_checkpoint(config.init_from))
+        policy.load_state_dict(start.state_dict())
     return learner
 
 

@@ -139,6 +139,9 @@ class TrainConfig:
     """Win rate against advance_bot (last `advance_games` games of the stage) that starts the next stage."""
     advance_games: int = 50
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    init_from: Path | None = None
+    """Start from this policy's weights (a run, a training checkpoint or a saved policy folder) instead of random
+    ones, with a fresh optimizer, pool and step count; its policy settings replace `policy`."""
     pool: PoolConfig = field(default_factory=PoolConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
     """The reward weights (Five's table by default); its team_spirit is replaced by the team spirit schedule."""
@@ -242,7 +245,9 @@ def train(config: TrainConfig) -> TrainSummary:
     from fourfold.core.checkpoint import latest_checkpoint, load_checkpoint
     from fourfold.core.config import from_jsonable
     from fourfold.core.runlog import open_run
+    from fourfold.five.agents import resolve_checkpoint
     from fourfold.five.distributed import DistributedConfig, train_distributed
+    from fourfold.five.policy import load_policy
     from fourfold.five.selfplay import train_selfplay
 
     # 1. The run folder, and the checkpoint to continue.
@@ -267,6 +272,9 @@ def train(config: TrainConfig) -> TrainSummary:
             threads=config.threads,
             progress=config.progress,
         )
+    elif config.init_from is not None:
+        _, policy_config = load_policy(resolve_checkpoint(config.init_from))
+        config = dataclasses.replace(config, policy=policy_config)
     mode: Mode = "resume" if config.resume else "overwrite" if config.overwrite else "new"
 
     # 2. Train: in this process, or with rollout workers on Ray (checked before the run folder is touched).
