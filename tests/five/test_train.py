@@ -87,11 +87,9 @@ def test_init_from_starts_from_the_given_weights_and_their_policy_settings(tmp_p
     source_checkpoint = latest_checkpoint(tmp_path / "source" / "checkpoints")
     assert source_checkpoint is not None
     source, _ = load_policy(source_checkpoint)
-    later = dataclasses.replace(
-        TINY, out=tmp_path / "later", init_from=tmp_path / "source", curriculum=TINY.curriculum[1:]
-    )
+    later = dataclasses.replace(TINY, out=tmp_path / "later", init_from=tmp_path / "source", first_stage="3v3")
     summary = train(dataclasses.replace(later, stop_after_iterations=1))
-    assert summary.stage == "3v3" and summary.steps == 3 * 4 * 16  # a fresh step count, on its own curriculum
+    assert summary.stage == "3v3" and summary.steps == 3 * 4 * 16  # a fresh step count, from the named stage
     trained_checkpoint = latest_checkpoint(tmp_path / "later" / "checkpoints")
     assert trained_checkpoint is not None
     trained, config = load_policy(trained_checkpoint)
@@ -127,6 +125,8 @@ def test_config_validation_names_the_field() -> None:
         TrainConfig(num_steps=20, bptt=16)
     with pytest.raises(ConfigError, match="team_spirit_end"):
         TrainConfig(team_spirit_end=2.0)
+    with pytest.raises(ConfigError, match=r"first_stage.*1v1, 3v3, 5v5"):
+        TrainConfig(first_stage="2v2")
 
 
 @pytest.mark.slow

@@ -78,7 +78,7 @@ def new_learner(config: TrainConfig, pool_dir: Path, checkpoint: Checkpoint | No
         snapshots={},
         pool_dir=pool_dir,
         history={},
-        counters={"iteration": 0, "global_step": 0, "stage": 0, "stage_start": 0, "games": 0},
+        counters={"iteration": 0, "global_step": 0, "stage": first_stage(config), "stage_start": 0, "games": 0},
     )
     if checkpoint is not None:
         load_model_state(policy, checkpoint.model, str(checkpoint.path))
@@ -93,6 +93,12 @@ def new_learner(config: TrainConfig, pool_dir: Path, checkpoint: Checkpoint | No
         start, _ = load_policy(resolve_checkpoint(config.init_from))
         policy.load_state_dict(start.state_dict())
     return learner
+
+
+def first_stage(config: TrainConfig) -> int:
+    """The index of the curriculum stage a fresh run starts at."""
+    names = [stage.name for stage in config.curriculum]
+    return names.index(config.first_stage) if config.first_stage is not None else 0
 
 
 def load_snapshots(learner: Learner, versions: list[int] | set[int]) -> None:

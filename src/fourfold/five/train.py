@@ -133,6 +133,9 @@ class TrainConfig:
     """Agent-steps over which team spirit tau goes linearly from start to end (Five: 0.3 -> 1.0)."""
     curriculum: tyro.conf.Suppress[tuple[Stage, ...]] = DEFAULT_CURRICULUM
     """The stages in order (set from Python; the command line trains the default curriculum)."""
+    first_stage: str | None = None
+    """The curriculum stage to start at, by name (default: the first); with init_from, a later stage continues a
+    policy trained on an earlier one."""
     advance_bot: str = "easy"
     """The bot whose win rate moves the curriculum on."""
     advance_win_rate: float = 0.8
@@ -185,6 +188,12 @@ class TrainConfig:
             value = getattr(self, name)
             require(0.0 <= value <= 1.0, name, f"must be in [0, 1] (got {value})")
         require(len(self.curriculum) >= 1, "curriculum", "must hold at least one stage")
+        names = [stage.name for stage in self.curriculum]
+        require(
+            self.first_stage is None or self.first_stage in names,
+            "first_stage",
+            f"must name a curriculum stage: {', '.join(names)} (got {self.first_stage})",
+        )
         require(self.minutes is None or self.minutes > 0, "minutes", f"must be positive (got {self.minutes})")
         require(
             self.total_steps is None or self.total_steps > 0, "total_steps", f"must be positive ({self.total_steps})"
