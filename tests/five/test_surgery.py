@@ -7,12 +7,16 @@ from __future__ import annotations
 import dataclasses
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
+from fourfold.core.checkpoint import latest_checkpoint
 from fourfold.core.config import ConfigError
+from fourfold.five import distributed
+from fourfold.five.distributed import DistributedConfig
 from fourfold.five.game.config import GameConfig
 from fourfold.five.game.observe import NUM_GLOBAL, NUM_UNIT_FEATURES
 from fourfold.five.policy import FivePolicy, PolicyConfig, load_policy
@@ -179,3 +183,20 @@ def test_surgery_command_writes_a_resumable_run_with_its_pool(tmp_path: Path) ->
     more = surgery(SurgeryConfig(run=str(tmp_path / "run"), out=tmp_path / "more", extra_globals=4, steps=4))
     assert not more.resumable and more.max_probability_change < TOLERANCE
     assert observation_extras(load_operated_policy(more.checkpoint)) == (4, 0)
+
+
+def test_surgery_keeps_a_run_with_rollout_workers_resumable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def local(train: TrainConfig, backend: str = "ray", **kwargs: Any) -> DistributedConfig:
+        return DistributedConfig(train, backend="local", **kwargs)  # the workers' code, in this process
+
+    monkeypatch.setattr(distributed, "DistributedConfig", local)
+    config = dataclasses.replace(TINY, out=tmp_path / "run", workers=2, stop_after_iterations=2)
+    train(config)
+    summary = surgery(SurgeryConfig(run=str(tmp_path / "run"), out=tmp_path / "wide", hidden_dim=48, steps=8))
+    assert summary.resumable and summary.max_probability_change < TOLERANCE
+    resumed = train(dataclasses.replace(config, out=tmp_path / "wide", resume=True, stop_after_iterations=1))
+    assert resumed.iterations == 3
+    final = latest_checkpoint(tmp_path / "wide" / "checkpoints")
+    assert final is not None
+    _, policy_config = load_policy(final)
+    assert policy_config.hidden_dim == 48

@@ -377,7 +377,8 @@ def operate_training_state(
 ) -> dict[str, Any]:
     """A training checkpoint's extra state (`selfplay.train_selfplay`) fitted to `new`, the widened `old`: the
     optimizer's per-parameter tensors placed like the parameters (0 for the new entries), the recurrent states of the
-    games in progress placed by `state_index` (0 for the new units); everything else as it was."""
+    games in progress (in this process or on each rollout worker) placed by `state_index` (0 for the new units);
+    everything else as it was."""
     names = [name for name, _ in old.named_parameters()]
     old_shapes = {name: p.shape for name, p in old.named_parameters()}
     new_shapes = {name: p.shape for name, p in new.named_parameters()}
@@ -392,14 +393,29 @@ def operate_training_state(
                 fitted[key] = _embed(value, base, placements[name])
         per_parameter[index] = fitted
     optimizer["state"] = per_parameter
-    match = dict(state["match"])
     size = new.config.state_size
+    fitted_state = {**state, "optimizer": optimizer}
+    if state.get("match") is not None:  # the in-process loop's games
+        fitted_state["match"] = _grow_match(state["match"], size, state_index)
+    if state.get("workers") is not None:  # each rollout worker's games (`--workers`, synchronous)
+        fitted_state["workers"] = [
+            {**worker, "match": _grow_match(worker["match"], size, state_index)}
+            if worker.get("match") is not None
+            else worker
+            for worker in state["workers"]
+        ]
+    return fitted_state
+
+
+def _grow_match(saved_match: dict[str, Any], size: int, state_index: Tensor) -> dict[str, Any]:
+    """A saved match (`rollout.match_state`) whose recurrent states are placed by `state_index` in `size` units."""
+    match = dict(saved_match)
     for key in ("learner_state", "opponent_state"):
         saved: Tensor = match[key]  # (G, K, S)
         grown = torch.zeros(*saved.shape[:-1], size, dtype=saved.dtype)  # (G, K, S')
         grown[..., state_index] = saved
         match[key] = grown
-    return {**state, "optimizer": optimizer, "match": match}
+    return match
 
 
 @dataclass
@@ -549,7 +565,7 @@ def surgery(config: SurgeryConfig) -> SurgerySummary:
     target = checkpoint_path(out / "checkpoints", checkpoint.step)
     record = {"source": str(source), "operations": operations}
     resumable = checkpoint.kind == "five-train" and config.extra_globals == 0 and config.extra_unit_features == 0
-    resumable = resumable and old_globals == 0 and old_units == 0 and "match" in checkpoint.state
+    resumable = resumable and old_globals == 0 and old_units == 0
     if resumable:
         train_config = from_jsonable(TrainConfig, checkpoint.config)
         train_config = dataclasses.replace(train_config, out=out, policy=new.config, resume=False)
