@@ -110,6 +110,31 @@ def test_watch_a_run_plays_its_policy_on_its_stage_and_replays_it(
     assert summary["decisions"] == 30  # 4 game-seconds
 
 
+def test_game_flags_override_single_settings_of_the_checkpoints_stage(tmp_path: Path) -> None:
+    from fourfold.five.game_choice import GameFlags, game_config_for
+    from fourfold.five.train import DEFAULT_CURRICULUM
+
+    run = tmp_path / "run"
+    _tiny_run(run)
+    stage = DEFAULT_CURRICULUM[0].game
+    assert game_config_for([str(run), "easy"], GameFlags()) == stage  # the checkpoint's 1v1 game
+    standard = game_config_for(
+        ["easy", str(run)],
+        GameFlags(map="three_lane", heroes_per_team=5, time_cap_seconds=600.0, kills_to_win=0, towers_to_win=0),
+    )
+    assert (standard.kills_to_win, standard.towers_to_win, standard.heroes_per_team) == (0, 0, 5)
+    assert game_config_for(["easy", "hard"], GameFlags(kills_to_win=3)).kills_to_win == 3  # bots: the default game
+
+
+def test_eval_flags_reach_the_game(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    _tiny_run(run)
+    flags = ["--vs", "random", "--games", "2", "--heroes-per-team", "3", "--time-cap-seconds", "4", "--json"]
+    assert main(["five", "eval", str(run), *flags, "--kills-to-win", "0"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["map"], summary["heroes_per_team"], summary["games"]) == ("one_lane", 3, 2)
+
+
 def test_watch_a_folder_without_checkpoints_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "run" / "checkpoints").mkdir(parents=True)
     assert main(["five", "watch", str(tmp_path / "run"), "--out", str(tmp_path / "out")]) == 1
@@ -146,6 +171,8 @@ def test_bench_json_with_tiny_sizes(capsys: pytest.CaptureFixture[str]) -> None:
         (["watch", "runs/a", "--blue", "hard"], "error: --blue: give the blue team once, as RUN or as --blue"),
         (["watch", "--heroes-per-team", "4"], "error: --heroes-per-team: must be 1, 3 or 5"),
         (["watch", "--frame-every", "0"], "error: --frame-every: must be at least 1"),
+        (["watch", "--kills-to-win", "-1"], "error: --kills-to-win: must be 0 (off) or a positive count"),
+        (["eval", "easy", "--vs", "random", "--towers-to-win", "-2"], "error: --towers-to-win: must be 0 (off)"),
         (["watch", "--replay", "/nonexistent/replay.npz"], "error: no replay file at /nonexistent/replay.npz"),
         (["bench", "--num-games", "0"], "error: --num-games: every batch size must be at least 1"),
         (["bench", "--seconds", "-1"], "error: --seconds: must be positive"),

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from fourfold.five.evaluate import EvalConfig, evaluate
+from fourfold.five.game_choice import GameFlags
 from fourfold.five.ladder import LadderConfig, ladder, sample_checkpoints, schedule_pairs
 
-SMALL = {"map": "one_lane", "heroes_per_team": 1}
+SMALL = GameFlags(map="one_lane", heroes_per_team=1, time_cap_seconds=6.0)
 
 
 def _save(path: Path, seed: int) -> Path:
@@ -25,7 +26,10 @@ def _save(path: Path, seed: int) -> Path:
 
 def test_ladder_of_the_bots_alone(tmp_path: Path) -> None:
     config = LadderConfig(
-        bots=("random", "easy", "hard"), games=2, map="one_lane", heroes_per_team=3, time_cap_seconds=60.0, out=tmp_path
+        bots=("random", "easy", "hard"),
+        games=2,
+        game=GameFlags(map="one_lane", heroes_per_team=3, time_cap_seconds=60.0),
+        out=tmp_path,
     )
     summary = ladder(config)
     rows = {row.name: row for row in summary.rows}
@@ -45,9 +49,7 @@ def test_ladder_of_a_run_and_evaluation(tmp_path: Path) -> None:
     run = tmp_path / "run"
     for step in (10, 20, 30):
         _save(run / "checkpoints" / f"step_{step:08d}", seed=step)
-    config = LadderConfig(
-        run=run, checkpoints=2, bots=("random",), games=2, time_cap_seconds=6.0, schedule="reference", **SMALL
-    )
+    config = LadderConfig(run=run, checkpoints=2, bots=("random",), games=2, schedule="reference", game=SMALL)
     summary = ladder(config)
     names = {row.name for row in summary.rows}
     assert names == {"run/step_00000010", "run/step_00000030", "random"}  # first and last of three
@@ -56,7 +58,7 @@ def test_ladder_of_a_run_and_evaluation(tmp_path: Path) -> None:
     # Nobody dies in 6 game-seconds: every game is drawn, so the ratings are equal and rho is undefined.
     assert summary.spearman is None and {round(row.mu, 9) for row in summary.rows} == {0.0}
 
-    result = evaluate(EvalConfig(run=str(run), vs="random", games=2, time_cap_seconds=6.0, **SMALL))  # type: ignore[arg-type]
+    result = evaluate(EvalConfig(run=str(run), vs="random", games=2, game=SMALL))
     assert (result.games, result.wins + result.losses + result.draws) == (2, 2)
     assert result.agent == "run/step_00000030" and result.vs == "random"
     low, high = result.interval

@@ -3,8 +3,9 @@
 The agent is a run folder (its newest checkpoint), a checkpoint folder or a bot name (`agents.agent_from_spec`); so
 is the opponent (`--vs`). They play `--games` games head to head (`match.head_to_head`: sides swapped half the time,
 on the same game seeds), on the game the checkpoint was last training on (its curriculum stage) unless `--map`,
-`--heroes-per-team` or `--time-cap-seconds` say otherwise. The summary is the agent's win rate (a draw counts half)
-with its 95 % Wilson interval, and its wins, losses and draws; `--json` prints it as one object:
+`--heroes-per-team`, `--time-cap-seconds`, `--kills-to-win` or `--towers-to-win` say otherwise (`game_choice.py`).
+The summary is the agent's win rate (a draw counts half) with its 95 % Wilson interval, and its wins, losses and
+draws; `--json` prints it as one object:
 `{"win_rate": 0.93, "interval": [0.89, 0.96], "wins": 185, "losses": 13, "draws": 2, "games": 200, ...}`.
 
 Evaluation seeds (default 1,000,000) lie apart from the training seeds, so the agent is scored on unseen games.
@@ -12,17 +13,15 @@ Evaluation seeds (default 1,000,000) lie apart from the training seeds, so the a
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import tyro
 
 from fourfold.core.config import require
-from fourfold.five.agents import Agent, agent_from_spec, checkpoint_game_config, resolve_checkpoint
+from fourfold.five.agents import Agent, agent_from_spec
 from fourfold.five.bots import BOT_NAMES
-from fourfold.five.game.config import GameConfig, MapName
+from fourfold.five.game_choice import GameFlags, game_config_for
 
 EVAL_SEED = 1_000_000
 """Default seed of evaluation games, away from training's seeds."""
@@ -44,12 +43,9 @@ class EvalConfig:
     """Games played at once."""
     deterministic: bool = False
     """Policies take their most likely action instead of sampling."""
-    map: MapName | None = None
-    """The map (default: the one the checkpoint trained on last, else three_lane)."""
-    heroes_per_team: int | None = None
-    """Heroes per team: 1, 3 or 5 (default: the checkpoint's, else 5)."""
-    time_cap_seconds: float | None = None
-    """Game-seconds before a game is decided by score (default: the checkpoint's, else 600)."""
+    game: tyro.conf.OmitArgPrefixes[GameFlags] = field(default_factory=GameFlags)
+    """The game (default: the checkpoint's curriculum stage); --map, --heroes-per-team, --time-cap-seconds,
+    --kills-to-win and --towers-to-win replace single settings."""
     threads: int = 1
     """torch threads."""
 
@@ -91,26 +87,6 @@ class EvalSummary:
         )
 
 
-def game_config_for(
-    specs: list[str], map: MapName | None, heroes_per_team: int | None, time_cap_seconds: float | None
-) -> GameConfig:
-    """The game to play: the first checkpoint's among `specs` (its curriculum stage), with the given overrides."""
-    base = GameConfig()
-    for spec in specs:
-        if spec in BOT_NAMES:
-            continue
-        found = checkpoint_game_config(resolve_checkpoint(Path(spec)))
-        if found is not None:
-            base = found
-            break
-    return dataclasses.replace(
-        base,
-        map=map if map is not None else base.map,
-        heroes_per_team=heroes_per_team if heroes_per_team is not None else base.heroes_per_team,
-        time_cap_seconds=time_cap_seconds if time_cap_seconds is not None else base.time_cap_seconds,
-    )
-
-
 def evaluate(config: EvalConfig) -> EvalSummary:
     """`fourfold five eval`: play the agent against the opponent and score it (see the module docstring)."""
     from fourfold.five.match import head_to_head
@@ -123,7 +99,7 @@ def evaluate(config: EvalConfig) -> EvalSummary:
     opponent: Agent = agent_from_spec(config.vs, seed=config.seed + 1, deterministic=config.deterministic)
     if agent.name == opponent.name:
         opponent.name = f"{opponent.name} (opponent)"
-    game = game_config_for([config.run, config.vs], config.map, config.heroes_per_team, config.time_cap_seconds)
+    game = game_config_for([config.run, config.vs], config.game)
     start = time.perf_counter()
     result = head_to_head(agent, opponent, config.games, game, config.seed, config.num_parallel)
     return EvalSummary(

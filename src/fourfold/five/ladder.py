@@ -33,8 +33,7 @@ import tyro
 from fourfold.core.config import ConfigError, require, to_jsonable
 from fourfold.five.agents import Agent, BotAgent, PolicyAgent, agent_label, run_checkpoints
 from fourfold.five.bots import BOT_NAMES
-from fourfold.five.evaluate import game_config_for
-from fourfold.five.game.config import MapName
+from fourfold.five.game_choice import GameFlags, game_config_for
 from fourfold.five.ratings import ANCHOR, ELO_K, Ladder, spearman
 
 LADDER_SEED = 2_000_000
@@ -61,12 +60,9 @@ class LadderConfig:
     """Games played at once."""
     deterministic: bool = False
     """Policies take their most likely action instead of sampling."""
-    map: MapName | None = None
-    """The map (default: the one the newest checkpoint trained on, else three_lane)."""
-    heroes_per_team: int | None = None
-    """Heroes per team: 1, 3 or 5 (default: the newest checkpoint's, else 5)."""
-    time_cap_seconds: float | None = None
-    """Game-seconds before a game is decided by score (default: the newest checkpoint's, else 600)."""
+    game: tyro.conf.OmitArgPrefixes[GameFlags] = field(default_factory=GameFlags)
+    """The game (default: the newest checkpoint's curriculum stage); --map, --heroes-per-team, --time-cap-seconds,
+    --kills-to-win and --towers-to-win replace single settings."""
     elo_k: float = ELO_K
     """Elo update step."""
     out: Path | None = None
@@ -166,7 +162,7 @@ def ladder(config: LadderConfig) -> LadderSummary:
     if len(agents) < 2:
         raise ConfigError("bots", "a ladder needs at least two agents; add bots or give a run with checkpoints")
     specs = [str(picked[-1][1])] if picked else []
-    game = game_config_for(specs, config.map, config.heroes_per_team, config.time_cap_seconds)
+    game = game_config_for(specs, config.game)
 
     # 2. The matches, each pair on its own seeds.
     start = time.perf_counter()

@@ -75,14 +75,15 @@ DEFAULT_CURRICULUM: tuple[Stage, ...] = (
     Stage(
         "3v3",
         GameConfig(map="three_lane", heroes_per_team=3, time_cap_seconds=300.0),
-        max_steps=10_000_000,
+        max_steps=6_000_000,
         reward=LANING_REWARD,
         pool=PoolConfig(bot_share=0.8),
     ),
     Stage(
         "5v5",
         GameConfig(map="three_lane", heroes_per_team=5, time_cap_seconds=600.0),
-        pool=PoolConfig(bot_share=0.3, bots=("easy", "medium", "hard")),
+        reward=LANING_REWARD,
+        pool=PoolConfig(bot_share=0.8, bots=("random", "easy", "medium")),
     ),
 )
 """OpenAI Five's curriculum at laptop scale: 1v1 on the one-lane map, then 3v3, then 5v5 on three lanes. The 1v1

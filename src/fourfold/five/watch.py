@@ -35,11 +35,11 @@ from numpy.typing import NDArray
 from fourfold.core.config import require, to_jsonable
 from fourfold.five.agents import Agent, agent_from_spec
 from fourfold.five.bots import BOT_NAMES
-from fourfold.five.evaluate import game_config_for
-from fourfold.five.game.config import GameConfig, MapName
+from fourfold.five.game.config import GameConfig
 from fourfold.five.game.constants import BLUE, RED
 from fourfold.five.game.maps import layout
 from fourfold.five.game.state import GameState
+from fourfold.five.game_choice import GameFlags, game_config_for
 from fourfold.five.render import render_frame
 from fourfold.five.replay import ReplayError, iter_replay, load_replay, record_game, save_replay, state_digest
 from fourfold.five.scorecard import ScoreCard, TeamScore, score_card
@@ -70,12 +70,9 @@ class WatchConfig:
     """Watch this replay file (replay.npz) instead of playing a new game; the players and game flags are ignored."""
     out: Path = Path("runs/five/watch")
     """Folder for the video, the replay and the score card."""
-    map: MapName | None = None
-    """The map (default: the checkpoint's training stage, else three_lane)."""
-    heroes_per_team: int | None = None
-    """Heroes per team: 1, 3 or 5 (default: the checkpoint's, else 5)."""
-    time_cap_seconds: float | None = None
-    """Game-seconds after which the game is decided by score (default: the checkpoint's, else 600)."""
+    game: tyro.conf.OmitArgPrefixes[GameFlags] = field(default_factory=GameFlags)
+    """The game (default: the checkpoint's curriculum stage); --map, --heroes-per-team, --time-cap-seconds,
+    --kills-to-win and --towers-to-win replace single settings."""
     seed: int = 0
     """Seed of the game and of the agents (bots' randomness, policies' sampling)."""
     deterministic: bool = False
@@ -105,13 +102,7 @@ class WatchConfig:
         require(self.max_decisions >= 0, "max_decisions", f"must be 0 or more (got {self.max_decisions})")
         if self.video in ("mp4", "both"):
             require(mp4_available(), "video", "MP4 needs the imageio-ffmpeg package; pip install it or use --video gif")
-        # The given game settings are checked where they belong (GameConfig names the fields the same way).
-        default = GameConfig()
-        GameConfig(
-            map=self.map if self.map is not None else default.map,
-            heroes_per_team=self.heroes_per_team if self.heroes_per_team is not None else default.heroes_per_team,
-            time_cap_seconds=self.time_cap_seconds if self.time_cap_seconds is not None else default.time_cap_seconds,
-        )
+        self.game.over(GameConfig())  # the given game settings, checked where they belong (`GameConfig`)
         if self.replay is None:
             for spec in self.players():
                 if spec not in BOT_NAMES and (not spec or not Path(spec).exists()):
@@ -125,8 +116,8 @@ class WatchConfig:
 
     def game_config(self) -> GameConfig:
         """The `GameConfig` of a new game (a replay brings its own): the first checkpoint's training stage among the
-        players, else the default game, with --map, --heroes-per-team and --time-cap-seconds over it."""
-        return game_config_for(list(self.players()), self.map, self.heroes_per_team, self.time_cap_seconds)
+        players, else the default game, with the game flags over it."""
+        return game_config_for(list(self.players()), self.game)
 
 
 @dataclass
