@@ -8,10 +8,10 @@ import torch
 
 from fourfold.five.bots import ScriptedBot, make_bot
 from fourfold.five.game.config import GameConfig
+from fourfold.five.match import policy_vs_bot
 from fourfold.five.policy import FivePolicy
 from fourfold.five.pool import LATEST, Opponent
 from fourfold.five.rollout import Match, allocate_storage, match_state, new_match, play_step, restore_match
-from fourfold.five.selfplay import evaluate_vs_bot
 from fourfold.five.train import Stage
 from fourfold.rl.advantages import gae
 
@@ -53,9 +53,12 @@ def test_rollout_resets_states_at_game_ends_and_advantages_have_hero_shape() -> 
     torch.testing.assert_close(advantages[14], storage.rewards[14] - storage.values[14])
 
 
-def test_evaluation_against_a_bot_scores_between_zero_and_one() -> None:
-    score = evaluate_vs_bot(FivePolicy(), "random", 4, SHORT, seed=0)
-    assert 0.0 <= score <= 1.0
+def test_a_policy_against_a_bot_plays_each_game_once_and_leaves_the_policy_alone() -> None:
+    policy = FivePolicy()
+    result = policy_vs_bot(policy, "random", 4, SHORT.game, seed=0)
+    assert result.games == 4 and sum(result.agent_blue) == 2  # sides swapped half the time
+    assert 0.0 <= result.win_rate <= 1.0
+    assert policy.training  # the games played a copy
 
 
 def test_a_restored_match_continues_exactly() -> None:

@@ -13,10 +13,11 @@ from fourfold.core.checkpoint import latest_checkpoint, load_checkpoint
 from fourfold.core.config import ConfigError
 from fourfold.core.runlog import read_metrics
 from fourfold.five.game.config import GameConfig
+from fourfold.five.learner import Advance, advance_curriculum, new_learner
+from fourfold.five.match import policy_vs_bot
 from fourfold.five.policy import FivePolicy, PolicyConfig, load_policy
 from fourfold.five.pool import PoolConfig
 from fourfold.five.rewards import RewardConfig
-from fourfold.five.selfplay import evaluate_vs_bot
 from fourfold.five.train import Stage, TrainConfig, train
 
 TINY = TrainConfig(
@@ -71,7 +72,7 @@ def test_resume_continues_exactly(tmp_path: Path) -> None:
     policy, config = load_policy(final_a)
     assert isinstance(policy, FivePolicy) and config == TINY.policy
     assert len(list((tmp_path / "whole" / "pool").iterdir())) == 5
-    assert 0.0 <= evaluate_vs_bot(policy, "random", 2, TINY.curriculum[0], seed=1) <= 1.0
+    assert 0.0 <= policy_vs_bot(policy, "random", 2, TINY.curriculum[0].game, seed=1).win_rate <= 1.0
 
 
 def test_resume_needs_a_checkpoint(tmp_path: Path) -> None:
@@ -129,6 +130,37 @@ def test_config_validation_names_the_field() -> None:
         TrainConfig(first_stage="2v2")
 
 
+def test_the_stage_ends_only_after_the_exam(tmp_path: Path) -> None:
+    # The training window says "ready" (50 wins against easy); the exam of 4 held-out games then decides. An untrained
+    # policy draws every 4-second game (score 0.5): it fails an exam that asks 0.9 and passes one that asks 0.5.
+    config = dataclasses.replace(TINY, advance_exam_games=4, advance_exam_win_rate=0.9, advance_exam_every=3)
+    learner = new_learner(config, tmp_path / "pool", None)
+    learner.counters["iteration"] = 7
+    learner.history["easy"] = [1.0] * config.advance_games
+    failed = advance_curriculum(config, learner)
+    assert (failed.moved, failed.exam, learner.counters["stage"]) == (False, 0.5, 0)
+    assert learner.counters["exam_iteration"] == 7
+    learner.counters["iteration"] = 9  # too soon to sit it again
+    assert advance_curriculum(config, learner).exam is None
+    learner.counters["iteration"] = 10
+    passed = advance_curriculum(dataclasses.replace(config, advance_exam_win_rate=0.5), learner)
+    assert (passed.moved, passed.exam, learner.counters["stage"]) == (True, 0.5, 1)
+    assert learner.counters["exam_iteration"] == 0 and learner.history == {}
+    # In the last stage nothing moves and no exam is sat.
+    learner.history["easy"] = [1.0] * config.advance_games
+    assert advance_curriculum(config, learner) == Advance(moved=False, exam=None)
+
+
+def test_without_an_exam_the_training_games_decide(tmp_path: Path) -> None:
+    config = dataclasses.replace(TINY, advance_exam_games=0)
+    learner = new_learner(config, tmp_path / "pool", None)
+    learner.history["easy"] = [1.0] * (config.advance_games - 1)
+    assert not advance_curriculum(config, learner).moved  # one game short of the window
+    learner.history["easy"].append(1.0)
+    advance = advance_curriculum(config, learner)
+    assert advance.moved and advance.exam is None and learner.counters["stage"] == 1
+
+
 @pytest.mark.slow
 def test_a_fixed_seed_beats_random_in_the_one_versus_one_stage(tmp_path: Path) -> None:
     # The default 1v1 stage (two kills or the first tower), its scripted games all against random: random stays at
@@ -142,5 +174,5 @@ def test_a_fixed_seed_beats_random_in_the_one_versus_one_stage(tmp_path: Path) -
     path = latest_checkpoint(tmp_path / "learn" / "checkpoints")
     assert path is not None
     policy, _ = load_policy(path)
-    score = evaluate_vs_bot(policy, "random", 64, stage, seed=123)
+    score = policy_vs_bot(policy, "random", 64, stage.game, seed=123).win_rate
     assert score >= 0.75, f"after {summary.steps} agent-steps the policy scores {score:.2f} against random"

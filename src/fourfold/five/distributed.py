@@ -425,11 +425,13 @@ def train_distributed(config: DistributedConfig, run: Run, checkpoint: Checkpoin
                     "distributed/sample_reuse": counters["consumed"] / counters["global_step"],
                     "distributed/workers": float(c.workers),
                 }
-                advance_curriculum(c, learner)
+                advance = advance_curriculum(c, learner)
+                if advance.exam is not None:
+                    metrics["curriculum/exam_win_rate"] = advance.exam
 
                 # 7. Stop and checkpoint (sync: with the workers' games, all idle now), else publish the new version:
                 # to every worker (sync) or to the one that just delivered (async).
-                done = should_stop(c, learner, elapsed, iterations_here)
+                done = should_stop(c, learner, time.perf_counter() - started, iterations_here)
                 if done or counters["iteration"] % c.checkpoint_every == 0:
                     extra = {"workers": workers.states()} if config.mode == "sync" else {}
                     save_learner(run, c, learner, extra)

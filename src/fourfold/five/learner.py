@@ -24,6 +24,7 @@ import torch
 from fourfold.core.checkpoint import Checkpoint, checkpoint_path, load_model_state, prune_checkpoints, save_checkpoint
 from fourfold.core.runlog import Run
 from fourfold.five.agents import resolve_checkpoint
+from fourfold.five.match import policy_vs_bot
 from fourfold.five.policy import FivePolicy, load_policy, save_policy
 from fourfold.five.pool import OpponentPool
 from fourfold.five.ppo import Update
@@ -61,7 +62,8 @@ class Learner:
     history: dict[str, list[float]]
     """Opponent kind ("latest", "past") or bot name -> the last `win_window` outcomes."""
     counters: dict[str, int]
-    """iteration, global_step (agent-steps), stage, stage_start (its first step), games (ended)."""
+    """iteration, global_step (agent-steps), stage, stage_start (its first step), games (ended), exam_iteration
+    (the iteration of the stage's last exam, 0 before the first)."""
 
 
 def new_learner(config: TrainConfig, pool_dir: Path, checkpoint: Checkpoint | None) -> Learner:
@@ -78,7 +80,14 @@ def new_learner(config: TrainConfig, pool_dir: Path, checkpoint: Checkpoint | No
         snapshots={},
         pool_dir=pool_dir,
         history={},
-        counters={"iteration": 0, "global_step": 0, "stage": first_stage(config), "stage_start": 0, "games": 0},
+        counters={
+            "iteration": 0,
+            "global_step": 0,
+            "stage": first_stage(config),
+            "stage_start": 0,
+            "games": 0,
+            "exam_iteration": 0,
+        },
     )
     if checkpoint is not None:
         load_model_state(policy, checkpoint.model, str(checkpoint.path))
@@ -162,22 +171,57 @@ def release_snapshots(learner: Learner, playing: set[int]) -> None:
             shutil.rmtree(checkpoint_path(learner.pool_dir, version), ignore_errors=True)
 
 
-def advance_curriculum(config: TrainConfig, learner: Learner) -> bool:
-    """Move to the next stage after the current one's step budget, or once the last `advance_games` games against
-    `advance_bot` score `advance_win_rate`; the win histories start afresh. Whether it moved."""
+EXAM_SEED = 2_000_000
+"""Seed of the exams' games (plus the iteration): away from training's seeds and from `fourfold five eval`'s."""
+
+
+@dataclass(frozen=True)
+class Advance:
+    """What the curriculum check after one iteration did."""
+
+    moved: bool
+    """The next stage starts."""
+    exam: float | None = None
+    """The win rate of the exam played at this check, if one was."""
+
+
+def advance_curriculum(config: TrainConfig, learner: Learner) -> Advance:
+    """Move to the next stage after the current one's step budget, or once the policy has shown it beats
+    `advance_bot`: the last `advance_games` training games against it score `advance_win_rate`, and then (unless
+    `advance_exam_games` is 0) an exam of that many held-out games scores `advance_exam_win_rate`; a failed exam is
+    retaken `advance_exam_every` iterations later at the earliest. The win histories start afresh in a new stage."""
     counters = learner.counters
+    if counters["stage"] + 1 >= len(config.curriculum):
+        return Advance(moved=False)
     stage = config.curriculum[counters["stage"]]
-    in_stage = counters["global_step"] - counters["stage_start"]
     recent = learner.history.get(config.advance_bot, [])[-config.advance_games :]
-    good = len(recent) >= config.advance_games and float(np.mean(recent)) >= config.advance_win_rate
-    if counters["stage"] + 1 < len(config.curriculum) and (
-        good or (stage.max_steps > 0 and in_stage >= stage.max_steps)
-    ):
-        counters["stage"] += 1
-        counters["stage_start"] = counters["global_step"]
-        learner.history.clear()
-        return True
-    return False
+    ready = len(recent) >= config.advance_games and float(np.mean(recent)) >= config.advance_win_rate
+    exam: float | None = None
+    if ready and config.advance_exam_games > 0:
+        last = counters.get("exam_iteration", 0)
+        if last > 0 and counters["iteration"] - last < config.advance_exam_every:
+            ready = False
+        else:
+            exam = sit_exam(config, learner)
+            counters["exam_iteration"] = counters["iteration"]
+            ready = exam >= config.advance_exam_win_rate
+    out_of_steps = stage.max_steps > 0 and counters["global_step"] - counters["stage_start"] >= stage.max_steps
+    if not (ready or out_of_steps):
+        return Advance(moved=False, exam=exam)
+    counters["stage"] += 1
+    counters["stage_start"] = counters["global_step"]
+    counters["exam_iteration"] = 0
+    learner.history.clear()
+    return Advance(moved=True, exam=exam)
+
+
+def sit_exam(config: TrainConfig, learner: Learner) -> float:
+    """The current policy's win rate against `advance_bot` in `advance_exam_games` games of the current stage
+    (sides swapped half the time, the policy sampling), on seeds that neither training nor `fourfold five eval`
+    plays. Its own copy of the policy and its own random streams: training goes on exactly as without it."""
+    game = config.curriculum[learner.counters["stage"]].game
+    seed = EXAM_SEED + learner.counters["iteration"]
+    return policy_vs_bot(learner.policy, config.advance_bot, config.advance_exam_games, game, seed).win_rate
 
 
 def should_stop(config: TrainConfig, learner: Learner, elapsed: float, iterations_here: int) -> bool:

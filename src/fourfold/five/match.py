@@ -17,15 +17,20 @@ Shape legend: G games of one batch, H = 5 hero slots of one team.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from fourfold.core.config import require
-from fourfold.five.agents import Agent
+from fourfold.five.agents import Agent, BotAgent, PolicyAgent
 from fourfold.five.game.config import GameConfig
 from fourfold.five.game.constants import BLUE, HEROES_PER_TEAM, RED, TICKS_PER_SECOND
+
+if TYPE_CHECKING:
+    from fourfold.five.policy import FivePolicy
 
 DRAW = 2
 """`state.winner` of a drawn game (0 blue, 1 red)."""
@@ -163,3 +168,17 @@ def head_to_head(
         first.seeds + second.seeds,
         first.minutes + second.minutes,
     )
+
+
+def policy_vs_bot(
+    policy: FivePolicy,
+    bot: str,
+    games: int,
+    config: GameConfig,
+    seed: int,
+    deterministic: bool = False,
+) -> MatchResult:
+    """`head_to_head` of `policy` against the scripted `bot`: a copy of the policy (so a training one is left as it
+    was) with its own sampling stream seeded `seed`, the bot seeded `seed + 1`, the games seeded from `seed`."""
+    student = PolicyAgent(copy.deepcopy(policy), deterministic, seed, name="policy")
+    return head_to_head(student, BotAgent(bot, seed + 1), games, config, seed)

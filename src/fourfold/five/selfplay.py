@@ -23,7 +23,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import torch
 
 from fourfold.core.checkpoint import Checkpoint
 from fourfold.core.progress import ProgressBar
@@ -46,8 +45,7 @@ from fourfold.five.learner import (
     team_spirit,
     win_rates,
 )
-from fourfold.five.policy import FivePolicy
-from fourfold.five.pool import LATEST, Opponent
+from fourfold.five.pool import LATEST
 from fourfold.five.ppo import ppo_update
 from fourfold.five.rollout import (
     Match,
@@ -56,32 +54,9 @@ from fourfold.five.rollout import (
     match_state,
     new_match,
     past_versions_playing,
-    play_step,
     restore_match,
 )
-from fourfold.five.train import Stage, TrainConfig
-
-
-def evaluate_vs_bot(
-    policy: FivePolicy,
-    bot: str,
-    num_games: int,
-    stage: Stage,
-    seed: int,
-    deterministic: bool = False,
-) -> float:
-    """The policy's score (wins + draws / 2) / games over `num_games` games against the scripted `bot` on `stage`,
-    sides alternating, each of min(num_games, 64) parallel games counted once per game it finishes."""
-    parallel = min(num_games, 64)
-    opponents = [Opponent("bot", bot, -1)] * parallel
-    match = new_match(stage, parallel, seed, 0.3, opponents, policy.config.state_size)
-    bots = {bot: make_bot(bot, seed)}
-    generator = torch.Generator().manual_seed(seed)
-    results: list[float] = []
-    while len(results) < num_games:
-        step = play_step(match, policy, {}, bots, generator, deterministic)
-        results.extend(float(x) for x in step.outcome[step.terminated])
-    return float(np.mean(results[:num_games]))
+from fourfold.five.train import TrainConfig
 
 
 def train_selfplay(config: TrainConfig, run: Run, checkpoint: Checkpoint | None) -> SelfPlayResult:
@@ -142,24 +117,28 @@ def train_selfplay(config: TrainConfig, run: Run, checkpoint: Checkpoint | None)
                 take_snapshot(learner)
             release_snapshots(learner, past_versions_playing(match))
 
-            # 6. Log: losses, speeds, win rates per kind of opponent.
+            # 6. Metrics: losses, speeds, win rates per kind of opponent (logged after the curriculum check).
             elapsed = time.perf_counter() - started
             rate = (counters["global_step"] - start_step) / max(elapsed, 1e-9)
             metrics = iteration_metrics(learner, tau, ent_coef, storage, update, rollout.components, batch_steps)
             metrics |= speed_metrics(batch_steps, rate, (rollout.seconds, rollout.cpu_seconds), learn)
-            run.log(counters["global_step"], metrics)
             rates = win_rates(learner.history)
-            bar.advance(batch_steps)
             stage_name = config.curriculum[counters["stage"]].name
-            bar.set_postfix(f"{stage_name} " + " ".join(f"{name} {r:.0%}" for name, r in sorted(rates.items())))
 
-            # 7. Curriculum: the next stage after its step budget or a high win rate against the advance bot.
-            if advance_curriculum(config, learner):
+            # 7. Curriculum: the next stage after its step budget, or once the policy beats the advance bot (in
+            # training games, then in an exam of held-out games).
+            advance = advance_curriculum(config, learner)
+            if advance.exam is not None:
+                metrics["curriculum/exam_win_rate"] = advance.exam
+            run.log(counters["global_step"], metrics)
+            bar.advance(batch_steps)
+            bar.set_postfix(f"{stage_name} " + " ".join(f"{name} {r:.0%}" for name, r in sorted(rates.items())))
+            if advance.moved:
                 match = start_stage(fresh=True)
                 storage = allocate_storage(config.num_steps, config.bptt, match)
 
             # 8. Stop and checkpoint.
-            done = should_stop(config, learner, elapsed, iterations_here)
+            done = should_stop(config, learner, time.perf_counter() - started, iterations_here)
             if done or counters["iteration"] % config.checkpoint_every == 0:
                 save_learner(run, config, learner, {"rng": rng.bit_generator.state, "match": match_state(match, bots)})
             if done:

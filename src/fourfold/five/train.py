@@ -147,6 +147,12 @@ class TrainConfig:
     advance_win_rate: float = 0.8
     """Win rate against advance_bot (last `advance_games` games of the stage) that starts the next stage."""
     advance_games: int = 50
+    advance_exam_games: int = 100
+    """Held-out games against advance_bot that confirm a stage's end: once the training games reach
+    advance_win_rate, the stage ends only if the policy wins advance_exam_win_rate of these (0: no exam)."""
+    advance_exam_win_rate: float = 0.9
+    advance_exam_every: int = 25
+    """Iterations between two exams of one stage."""
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     init_from: Path | None = None
     """Start from this policy's weights (a run, a training checkpoint or a saved policy folder) instead of random
@@ -204,7 +210,16 @@ class TrainConfig:
         require(
             self.total_steps is None or self.total_steps > 0, "total_steps", f"must be positive ({self.total_steps})"
         )
-        for name in ("snapshot_every", "checkpoint_every", "keep_checkpoints", "win_window", "advance_games"):
+        for name in ("advance_win_rate", "advance_exam_win_rate"):
+            value = getattr(self, name)
+            require(0.0 <= value <= 1.0, name, f"must be in [0, 1] (got {value})")
+        require(
+            self.advance_exam_games == 0 or self.advance_exam_games >= 2,
+            "advance_exam_games",
+            f"must be 0 (no exam) or at least 2, one game on each side (got {self.advance_exam_games})",
+        )
+        counts = ("snapshot_every", "checkpoint_every", "keep_checkpoints", "win_window", "advance_games")
+        for name in (*counts, "advance_exam_every"):
             value = getattr(self, name)
             require(value >= 1, name, f"must be at least 1 (got {value})")
         require(self.threads >= 1, "threads", f"must be at least 1 (got {self.threads})")
