@@ -145,12 +145,14 @@ class TrainConfig:
     advance_bot: str = "easy"
     """The bot whose win rate moves the curriculum on."""
     advance_win_rate: float = 0.8
-    """Win rate against advance_bot (last `advance_games` games of the stage) that starts the next stage."""
+    """Win rate against advance_bot (last `advance_games` training games of the stage) that calls the exam, or without
+    one starts the next stage."""
     advance_games: int = 50
     advance_exam_games: int = 100
     """Held-out games against advance_bot that confirm a stage's end: once the training games reach
     advance_win_rate, the stage ends only if the policy wins advance_exam_win_rate of these (0: no exam)."""
     advance_exam_win_rate: float = 0.9
+    """Exam score (wins + draws / 2) that ends the stage."""
     advance_exam_every: int = 25
     """Iterations between two exams of one stage."""
     policy: PolicyConfig = field(default_factory=PolicyConfig)
