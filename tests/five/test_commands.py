@@ -111,6 +111,7 @@ def test_watch_a_run_plays_its_policy_on_its_stage_and_replays_it(
 
 
 def test_game_flags_override_single_settings_of_the_checkpoints_stage(tmp_path: Path) -> None:
+    from fourfold.core.config import ConfigError
     from fourfold.five.game_choice import GameFlags, game_config_for
     from fourfold.five.train import DEFAULT_CURRICULUM
 
@@ -124,6 +125,9 @@ def test_game_flags_override_single_settings_of_the_checkpoints_stage(tmp_path: 
     )
     assert (standard.kills_to_win, standard.towers_to_win, standard.heroes_per_team) == (0, 0, 5)
     assert game_config_for(["easy", "hard"], GameFlags(kills_to_win=3)).kills_to_win == 3  # bots: the default game
+    assert game_config_for([str(run)], GameFlags(stage="3v3")) == DEFAULT_CURRICULUM[1].game  # another stage's game
+    with pytest.raises(ConfigError, match="no curriculum stage named '2v2'"):
+        game_config_for([str(run)], GameFlags(stage="2v2"))
 
 
 def test_eval_flags_reach_the_game(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -206,8 +206,9 @@ def run_checkpoints(run: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def checkpoint_game_config(path: Path) -> GameConfig | None:
-    """The game settings a training checkpoint was playing (its curriculum stage), or None if it does not say."""
+def checkpoint_game_config(path: Path, stage_name: str | None = None) -> GameConfig | None:
+    """The game settings a training checkpoint was playing (its curriculum stage), or those of its curriculum's stage
+    named `stage_name`; None if the checkpoint does not say (a pool snapshot, a saved policy, an unknown name)."""
     import json
 
     from fourfold.core.checkpoint import load_checkpoint
@@ -221,11 +222,15 @@ def checkpoint_game_config(path: Path) -> GameConfig | None:
     stages = data.get("curriculum") if isinstance(data, dict) else None
     if not stages:
         return None
-    stage_index = 0
-    counters = load_checkpoint(path, verify=False).state.get("counters", {})
-    if isinstance(counters, dict):
-        stage_index = int(counters.get("stage", 0))
-    stage: dict[str, Any] = stages[min(stage_index, len(stages) - 1)]
+    if stage_name is not None:
+        named = [stage for stage in stages if isinstance(stage, dict) and stage.get("name") == stage_name]
+        stage: dict[str, Any] = named[0] if named else {}
+    else:
+        stage_index = 0
+        counters = load_checkpoint(path, verify=False).state.get("counters", {})
+        if isinstance(counters, dict):
+            stage_index = int(counters.get("stage", 0))
+        stage = stages[min(stage_index, len(stages) - 1)]
     game = stage.get("game") if isinstance(stage, dict) else None
     return from_jsonable(GameConfig, game) if isinstance(game, dict) else None
 

@@ -432,7 +432,7 @@ def train_distributed(config: DistributedConfig, run: Run, checkpoint: Checkpoin
                 # 7. Stop and checkpoint (sync: with the workers' games, all idle now), else publish the new version:
                 # to every worker (sync) or to the one that just delivered (async).
                 done = should_stop(c, learner, time.perf_counter() - started, iterations_here)
-                if done or counters["iteration"] % c.checkpoint_every == 0:
+                if done or advance.moved or counters["iteration"] % c.checkpoint_every == 0:
                     extra = {"workers": workers.states()} if config.mode == "sync" else {}
                     save_learner(run, c, learner, extra)
                 if not done:

@@ -2,9 +2,11 @@
 
 A training checkpoint records its curriculum stage, so by default a policy is scored on the game it was learning
 (`agents.checkpoint_game_config`): a 1v1 checkpoint on the one-lane map with two kills or the first tower winning.
-The flags replace single settings of that game; `--heroes-per-team 5 --time-cap-seconds 600 --kills-to-win 0
---towers-to-win 0` plays the standard 5v5 game whatever stage the checkpoint came from. Bots and pool snapshots
-record no stage: they play the default game (`GameConfig()`) unless the flags say otherwise.
+`--stage 1v1` picks another stage of the checkpoint's curriculum instead (the 1v1 game for the checkpoint written
+as the run moved on to 3v3), and the other flags replace single settings of the game; `--heroes-per-team 5
+--time-cap-seconds 600 --kills-to-win 0 --towers-to-win 0` plays the standard 5v5 game whatever stage the
+checkpoint came from. Bots and pool snapshots record no stage: they play the default game (`GameConfig()`) unless
+the flags say otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from fourfold.core.config import ConfigError
 from fourfold.five.agents import checkpoint_game_config, resolve_checkpoint
 from fourfold.five.bots import BOT_NAMES
 from fourfold.five.game.config import GameConfig, MapName
@@ -22,6 +25,8 @@ from fourfold.five.game.config import GameConfig, MapName
 class GameFlags:
     """Game settings that override the checkpoint's (None keeps the checkpoint's, else the default game's)."""
 
+    stage: str | None = None
+    """Play the game of this stage of the checkpoint's curriculum (1v1, 3v3, 5v5) instead of the one it was on."""
     map: MapName | None = None
     """The map (default: the one the checkpoint trained on last, else three_lane)."""
     heroes_per_team: int | None = None
@@ -38,19 +43,22 @@ class GameFlags:
         changes: dict[str, object] = {}
         for flag in dataclasses.fields(self):
             value = getattr(self, flag.name)
-            if value is not None:
+            if value is not None and flag.name != "stage":
                 changes[flag.name] = value
         return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 def game_config_for(specs: list[str], flags: GameFlags) -> GameConfig:
-    """The game to play: the first checkpoint's among `specs` (its curriculum stage), with `flags` over it."""
+    """The game to play: the first checkpoint's among `specs` (its curriculum stage, or the one `flags.stage`
+    names), with `flags` over it."""
     base = GameConfig()
     for spec in specs:
         if spec in BOT_NAMES:
             continue
-        found = checkpoint_game_config(resolve_checkpoint(Path(spec)))
+        found = checkpoint_game_config(resolve_checkpoint(Path(spec)), flags.stage)
         if found is not None:
             base = found
             break
+        if flags.stage is not None:
+            raise ConfigError("stage", f"{spec} has no curriculum stage named {flags.stage!r}")
     return flags.over(base)

@@ -139,7 +139,7 @@ def train_selfplay(config: TrainConfig, run: Run, checkpoint: Checkpoint | None)
 
             # 8. Stop and checkpoint.
             done = should_stop(config, learner, time.perf_counter() - started, iterations_here)
-            if done or counters["iteration"] % config.checkpoint_every == 0:
+            if done or advance.moved or counters["iteration"] % config.checkpoint_every == 0:
                 save_learner(run, config, learner, {"rng": rng.bit_generator.state, "match": match_state(match, bots)})
             if done:
                 break
