@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fourfold.core.config import ConfigError
 from fourfold.five.agents import checkpoint_game_config, resolve_checkpoint
@@ -40,12 +41,12 @@ class GameFlags:
 
     def over(self, base: GameConfig) -> GameConfig:
         """`base` with every given flag in place of its setting (checked by `GameConfig`)."""
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         for flag in dataclasses.fields(self):
             value = getattr(self, flag.name)
             if value is not None and flag.name != "stage":
                 changes[flag.name] = value
-        return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+        return dataclasses.replace(base, **changes)
 
 
 def game_config_for(specs: list[str], flags: GameFlags) -> GameConfig:
