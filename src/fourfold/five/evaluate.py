@@ -44,8 +44,8 @@ class EvalConfig:
     deterministic: bool = False
     """Policies take their most likely action instead of sampling."""
     game: tyro.conf.OmitArgPrefixes[GameFlags] = field(default_factory=GameFlags)
-    """The game (default: the checkpoint's curriculum stage); --map, --heroes-per-team, --time-cap-seconds,
-    --kills-to-win and --towers-to-win replace single settings."""
+    """The game (default: the checkpoint's curriculum stage; `game_choice.GameFlags`): --stage picks another stage,
+    --map, --heroes-per-team, --time-cap-seconds, --kills-to-win and --towers-to-win replace single settings."""
     threads: int = 1
     """torch threads."""
 

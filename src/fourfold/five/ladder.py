@@ -61,8 +61,8 @@ class LadderConfig:
     deterministic: bool = False
     """Policies take their most likely action instead of sampling."""
     game: tyro.conf.OmitArgPrefixes[GameFlags] = field(default_factory=GameFlags)
-    """The game (default: the newest checkpoint's curriculum stage); --map, --heroes-per-team, --time-cap-seconds,
-    --kills-to-win and --towers-to-win replace single settings."""
+    """The game (default: the newest checkpoint's curriculum stage; `game_choice.GameFlags`): --stage picks another
+    stage, --map, --heroes-per-team, --time-cap-seconds, --kills-to-win and --towers-to-win replace single settings."""
     elo_k: float = ELO_K
     """Elo update step."""
     out: Path | None = None

@@ -71,8 +71,8 @@ class WatchConfig:
     out: Path = Path("runs/five/watch")
     """Folder for the video, the replay and the score card."""
     game: tyro.conf.OmitArgPrefixes[GameFlags] = field(default_factory=GameFlags)
-    """The game (default: the checkpoint's curriculum stage); --map, --heroes-per-team, --time-cap-seconds,
-    --kills-to-win and --towers-to-win replace single settings."""
+    """The game (default: the checkpoint's curriculum stage; `game_choice.GameFlags`): --stage picks another stage,
+    --map, --heroes-per-team, --time-cap-seconds, --kills-to-win and --towers-to-win replace single settings."""
     seed: int = 0
     """Seed of the game and of the agents (bots' randomness, policies' sampling)."""
     deterministic: bool = False
