@@ -1,4 +1,5 @@
-"""The opponent pool: the 80/20 split and the bots' share, sampling by quality, Five's quality-score update."""
+"""The opponent pool: the 80/20 split and the bots' share, sampling by quality, Five's quality-score update, the
+bots' prioritised draw."""
 
 from __future__ import annotations
 
@@ -72,8 +73,47 @@ def test_new_snapshots_enter_with_the_best_score_and_the_oldest_leave() -> None:
     assert restored.versions == pool.versions and restored.quality == pool.quality
 
 
+def test_a_bot_score_follows_its_games_and_survives_a_round_trip() -> None:
+    pool = OpponentPool(PoolConfig(bot_score_rate=0.1))
+    pool.record_bot_game("easy", 1.0)
+    assert pool.bot_scores["easy"] == pytest.approx(0.5 + 0.1 * 0.5)
+    pool.record_bot_game("easy", 0.0)
+    assert pool.bot_scores["easy"] == pytest.approx(0.55 - 0.1 * 0.55)
+    for _ in range(200):
+        pool.record_bot_game("random", 1.0)
+    assert pool.bot_scores["random"] > 0.99
+    restored = OpponentPool()
+    restored.load_state_dict(pool.state_dict())
+    assert restored.bot_scores == pool.bot_scores
+    old = pool.state_dict()
+    del old["bot_scores"]  # a checkpoint from before the scores: every bot starts again at 1/2
+    restored.load_state_dict(old)
+    assert restored.bot_scores == {}
+
+
+def test_pfsp_meets_the_bot_beaten_half_the_time_most() -> None:
+    config = PoolConfig(bot_share=1.0, bots=("random", "easy", "medium"), bot_sampling="pfsp", pfsp_floor=0.02)
+    pool = OpponentPool(config)
+    rng = np.random.default_rng(2)
+    before = [pool.sample(rng).name for _ in range(3000)]  # no games yet: every score 1/2, so uniform
+    for name in config.bots:
+        assert abs(before.count(name) / 3000 - 1 / 3) < 0.04
+    pool.bot_scores = {"random": 1.0, "easy": 0.5, "medium": 0.1}  # weights floor 0.02, 0.25, 0.09
+    expected = {"random": 0.02 / 0.36, "easy": 0.25 / 0.36, "medium": 0.09 / 0.36}
+    assert pool.bot_probabilities() == pytest.approx([expected[name] for name in config.bots])
+    draws = [pool.sample(rng).name for _ in range(20_000)]
+    for name, p in expected.items():
+        assert abs(draws.count(name) / 20_000 - p) < 0.015
+    uniform = OpponentPool(PoolConfig(bot_share=1.0, bots=config.bots))
+    uniform.bot_scores = dict(pool.bot_scores)  # uniform sampling ignores the scores
+    names = [uniform.sample(rng).name for _ in range(3000)]
+    assert abs(names.count("random") / 3000 - 1 / 3) < 0.04
+
+
 def test_bad_pool_config_names_the_field() -> None:
     with pytest.raises(ConfigError, match="bots"):
         PoolConfig(bots=("nobody",))
     with pytest.raises(ConfigError, match="latest_share"):
         PoolConfig(latest_share=1.5)
+    with pytest.raises(ConfigError, match="bot_score_rate"):
+        PoolConfig(bot_score_rate=0.0)

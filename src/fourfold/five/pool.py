@@ -6,9 +6,15 @@ collapse. Each past version i has a quality score q_i; it is sampled with probab
 current agent beats version i, its score drops: q_i <- q_i - eta / (N p_i) (N past versions; eta = 0.01), so
 versions that are easy to beat are met less and less. A new snapshot enters with the highest score in the pool.
 
-Here a share of games (`bot_share`) goes to scripted bots (`bots.py`, uniformly among `bots`), the rest is split
-`latest_share` : `1 - latest_share` between the latest policy and past snapshots (all latest while the pool is
-empty). The trainer draws an opponent per game when the game starts, so opponents change only between games.
+Here a share of games (`bot_share`) goes to scripted bots (`bots.py`), the rest is split `latest_share` :
+`1 - latest_share` between the latest policy and past snapshots (all latest while the pool is empty). The trainer
+draws an opponent per game when the game starts, so opponents change only between games.
+
+The bots are met uniformly, or (`bot_sampling="pfsp"`) by AlphaStar's prioritised fictitious self-play with its
+"variance" weighting (Vinyals et al. 2019, "Grandmaster level in StarCraft II using multi-agent reinforcement
+learning", Methods, "Prioritized fictitious self-play"): bot b is met with weight max(x_b (1 - x_b), floor), x_b the
+learner's recent score against it (an average over about the last 1 / `bot_score_rate` games, 1/2 before the
+first), so games go to the bots the learner beats about half the time, not to one it always beats or never does.
 
 The pool holds versions and scores only; the snapshots' weights are kept by the trainer (in memory and on disk).
 """
@@ -49,7 +55,13 @@ class PoolConfig:
     bot_share: float = 0.2
     """Share of all games played against scripted bots."""
     bots: tuple[str, ...] = ("random", "easy")
-    """The bots met, uniformly."""
+    """The bots met."""
+    bot_sampling: Literal["uniform", "pfsp"] = "uniform"
+    """How a bot game's bot is drawn: uniformly, or weighted by the learner's recent score (see the docstring)."""
+    bot_score_rate: float = 0.02
+    """Step size of the recent score against each bot (an exponential average over about 1 / rate games)."""
+    pfsp_floor: float = 0.02
+    """The least weight of a bot under pfsp, so a bot the learner always beats is still met now and then."""
     quality_learning_rate: float = 0.01
     """eta of the quality-score update (Five's 0.01)."""
     max_snapshots: int = 50
@@ -64,6 +76,8 @@ class PoolConfig:
             f"must name bots among {', '.join(BOT_NAMES)} (got {', '.join(self.bots)})",
         )
         require(self.bot_share == 0.0 or len(self.bots) > 0, "bots", "must name a bot when bot_share > 0")
+        require(0.0 < self.bot_score_rate <= 1.0, "bot_score_rate", f"must be in (0, 1] (got {self.bot_score_rate})")
+        require(self.pfsp_floor > 0.0, "pfsp_floor", f"must be positive (got {self.pfsp_floor})")
         require(self.quality_learning_rate >= 0.0, "quality_learning_rate", "must be 0 or more")
         require(self.max_snapshots >= 1, "max_snapshots", f"must be at least 1 (got {self.max_snapshots})")
 
@@ -77,6 +91,8 @@ class OpponentPool:
     """Steps of the past snapshots, oldest first."""
     quality: list[float] = field(default_factory=list)
     """q_i of each version."""
+    bot_scores: dict[str, float] = field(default_factory=dict)
+    """Bot -> the learner's recent score against it (wins + draws / 2, exponentially averaged)."""
 
     def add(self, version: int) -> list[int]:
         """Add a snapshot (entering with the highest score); returns the versions dropped to stay within the cap."""
@@ -101,12 +117,27 @@ class OpponentPool:
         """One game's opponent."""
         c = self.config
         if c.bot_share > 0.0 and rng.random() < c.bot_share:
-            name = c.bots[int(rng.integers(len(c.bots)))]
+            if c.bot_sampling == "uniform":
+                name = c.bots[int(rng.integers(len(c.bots)))]
+            else:
+                name = c.bots[int(rng.choice(len(c.bots), p=self.bot_probabilities()))]
             return Opponent("bot", name, -1)
         if not self.versions or rng.random() < c.latest_share:
             return LATEST
         i = int(rng.choice(len(self.versions), p=self.probabilities()))
         return Opponent("past", f"v{self.versions[i]}", self.versions[i])
+
+    def bot_probabilities(self) -> NDArray[np.float64]:
+        """(len(bots),) pfsp's chance of each bot: max(x (1 - x), floor), normalised."""
+        scores = np.array([self.bot_scores.get(name, 0.5) for name in self.config.bots], dtype=np.float64)
+        weights = np.maximum(scores * (1.0 - scores), self.config.pfsp_floor)
+        probabilities: NDArray[np.float64] = weights / weights.sum()
+        return probabilities
+
+    def record_bot_game(self, name: str, outcome: float) -> None:
+        """A game against bot `name` ended with `outcome` (1 win, 0.5 draw, 0 loss): into its recent score."""
+        score = self.bot_scores.get(name, 0.5)
+        self.bot_scores[name] = score + self.config.bot_score_rate * (outcome - score)
 
     def record_win(self, version: int) -> None:
         """The current policy beat past `version`: q_i -= eta / (N p_i) (no change for an unknown version)."""
@@ -117,8 +148,9 @@ class OpponentPool:
         self.quality[i] -= self.config.quality_learning_rate / (len(self.versions) * p[i])
 
     def state_dict(self) -> dict[str, Any]:
-        return {"versions": list(self.versions), "quality": list(self.quality)}
+        return {"versions": list(self.versions), "quality": list(self.quality), "bot_scores": dict(self.bot_scores)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.versions = [int(v) for v in state["versions"]]
         self.quality = [float(q) for q in state["quality"]]
+        self.bot_scores = {str(k): float(v) for k, v in state.get("bot_scores", {}).items()}
