@@ -39,7 +39,7 @@ TINY = TrainConfig(
         Stage("3v3", GameConfig(map="three_lane", heroes_per_team=3, time_cap_seconds=2.0)),
     ),
     policy=PolicyConfig(hidden_dim=32, pooled_dim=16, unit_dim=16, global_dim=32, hero_embed_dim=8),
-    pool=PoolConfig(latest_share=0.5, bot_share=0.3),
+    pool=PoolConfig(latest_share=0.5, bot_share=0.3, bot_sampling="pfsp"),
     snapshot_every=1,
     checkpoint_every=2,
     total_steps=128 + 3 * 4 * 16 * 3,

@@ -30,7 +30,7 @@ TINY = TrainConfig(
         Stage("3v3", GameConfig(map="three_lane", heroes_per_team=3, time_cap_seconds=4.0)),
     ),
     policy=PolicyConfig(hidden_dim=32, pooled_dim=16, unit_dim=16, global_dim=32, hero_embed_dim=8),
-    pool=PoolConfig(bot_share=0.4, bots=("random", "easy")),
+    pool=PoolConfig(bot_share=0.4, bots=("random", "easy"), bot_sampling="pfsp"),
     snapshot_every=1,
     checkpoint_every=2,
     total_steps=128 + 3 * 4 * 16 * 3,
