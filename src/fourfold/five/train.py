@@ -70,20 +70,20 @@ DEFAULT_CURRICULUM: tuple[Stage, ...] = (
         GameConfig(map="one_lane", heroes_per_team=1, time_cap_seconds=300.0, kills_to_win=2, towers_to_win=1),
         max_steps=2_000_000,
         reward=LANING_REWARD,
-        pool=PoolConfig(bot_share=0.8, bot_sampling="pfsp"),
+        pool=PoolConfig(bot_share=0.8),
     ),
     Stage(
         "3v3",
         GameConfig(map="three_lane", heroes_per_team=3, time_cap_seconds=300.0),
         max_steps=6_000_000,
         reward=LANING_REWARD,
-        pool=PoolConfig(bot_share=0.8, bot_sampling="pfsp"),
+        pool=PoolConfig(bot_share=0.8),
     ),
     Stage(
         "5v5",
         GameConfig(map="three_lane", heroes_per_team=5, time_cap_seconds=600.0),
         reward=LANING_REWARD,
-        pool=PoolConfig(bot_share=0.8, bots=("random", "easy", "medium"), bot_sampling="pfsp"),
+        pool=PoolConfig(bot_share=0.8, bots=("random", "easy", "medium")),
     ),
 )
 """OpenAI Five's curriculum at laptop scale: 1v1 on the one-lane map, then 3v3, then 5v5 on three lanes. The 1v1
@@ -95,9 +95,7 @@ agent-steps, it beat `easy` in 50 % of 3v3 games, against 15 % with Five's rewar
 `easy` and `medium` (docs/five.md), and moves on after 6 M agent-steps at most. The 5v5 stage keeps that reward too
 (Five's death penalty sent 5v5 heroes back to the fountain as it had in 1v1: a 2-hour run with it and 30 % bot games
 stood at 0 % against `easy` after 55 minutes of 5v5) and plays 80 % of its games against `random`, `easy` and
-`medium`. Every stage meets its bots by prioritised fictitious self-play (`PoolConfig.bot_sampling="pfsp"`): a
-bot the learner always beats (`random`, soon) is met rarely, so the bot games go where the learner wins about
-half of them (docs/five.md, "Results", for what it changed)."""
+`medium`."""
 
 
 @dataclass(frozen=True)
