@@ -139,17 +139,14 @@ def stage_reward(config: TrainConfig, stage: int, tau: float) -> RewardConfig:
 
 
 def record_games(learner: Learner, results: list[GameResult], window: int, record_wins: bool) -> None:
-    """Ended games into the win histories and the games counter; with `record_wins` also a win over a past version
-    into the pool's quality scores and a bot game into the pool's bot scores (the in-process rollout records them in
-    the pool it draws from as they happen)."""
+    """Ended games into the win histories and the games counter; with `record_wins` also into the pool's scores
+    (`OpponentPool.record_result`; the in-process rollout records them in the pool it draws from as they happen)."""
     for opponent, outcome in results:
         key = opponent.name if opponent.kind == "bot" else opponent.kind
         learner.history.setdefault(key, []).append(outcome)
         del learner.history[key][:-window]
-        if record_wins and opponent.kind == "past" and outcome == 1.0:
-            learner.pool.record_win(opponent.version)
-        if record_wins and opponent.kind == "bot":
-            learner.pool.record_bot_game(opponent.name, outcome)
+        if record_wins:
+            learner.pool.record_result(opponent, outcome)
         learner.counters["games"] += 1
 
 

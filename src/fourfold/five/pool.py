@@ -45,6 +45,9 @@ class Opponent(NamedTuple):
 
 LATEST = Opponent("latest", "latest", -1)
 
+UNSCORED = 0.5
+"""The score against a bot before the first game against it."""
+
 
 @dataclass(frozen=True)
 class PoolConfig:
@@ -129,14 +132,22 @@ class OpponentPool:
 
     def bot_probabilities(self) -> NDArray[np.float64]:
         """(len(bots),) pfsp's chance of each bot: max(x (1 - x), floor), normalised."""
-        scores = np.array([self.bot_scores.get(name, 0.5) for name in self.config.bots], dtype=np.float64)
+        scores = np.array([self.bot_scores.get(name, UNSCORED) for name in self.config.bots], dtype=np.float64)
         weights = np.maximum(scores * (1.0 - scores), self.config.pfsp_floor)
         probabilities: NDArray[np.float64] = weights / weights.sum()
         return probabilities
 
+    def record_result(self, opponent: Opponent, outcome: float) -> None:
+        """A game against `opponent` ended with `outcome` (1 win, 0.5 draw, 0 loss): a win over a past version into
+        its quality score, a bot game into the bot's recent score."""
+        if opponent.kind == "past" and outcome == 1.0:
+            self.record_win(opponent.version)
+        if opponent.kind == "bot":
+            self.record_bot_game(opponent.name, outcome)
+
     def record_bot_game(self, name: str, outcome: float) -> None:
         """A game against bot `name` ended with `outcome` (1 win, 0.5 draw, 0 loss): into its recent score."""
-        score = self.bot_scores.get(name, 0.5)
+        score = self.bot_scores.get(name, UNSCORED)
         self.bot_scores[name] = score + self.config.bot_score_rate * (outcome - score)
 
     def record_win(self, version: int) -> None:

@@ -336,10 +336,7 @@ def collect_rollout(
         for i in np.nonzero(step.terminated)[0]:
             opponent = match.opponents[i]
             results.append(GameResult(opponent, float(step.outcome[i])))
-            if opponent.kind == "past" and step.outcome[i] == 1.0:
-                pool.record_win(opponent.version)
-            if opponent.kind == "bot":
-                pool.record_bot_game(opponent.name, float(step.outcome[i]))
+            pool.record_result(opponent, float(step.outcome[i]))
             match.opponents[i] = pool.sample(rng)
     # The bootstrap value of the observation after the last step.
     with torch.no_grad():
