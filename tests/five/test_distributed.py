@@ -35,7 +35,12 @@ TINY = TrainConfig(
     num_minibatches=2,
     workers=2,
     curriculum=(
-        Stage("1v1", GameConfig(map="one_lane", heroes_per_team=1, time_cap_seconds=2.0), max_steps=128),
+        Stage(
+            "1v1",
+            GameConfig(map="one_lane", heroes_per_team=1, time_cap_seconds=2.0),
+            max_steps=128,
+            learning_rate=5e-4,
+        ),
         Stage("3v3", GameConfig(map="three_lane", heroes_per_team=3, time_cap_seconds=2.0)),
     ),
     policy=PolicyConfig(hidden_dim=32, pooled_dim=16, unit_dim=16, global_dim=32, hero_embed_dim=8),

@@ -53,6 +53,7 @@ from fourfold.five.learner import (
     save_learner,
     should_stop,
     speed_metrics,
+    stage_learning_rate,
     stage_reward,
     take_snapshot,
     team_spirit,
@@ -396,8 +397,11 @@ def train_distributed(config: DistributedConfig, run: Run, checkpoint: Checkpoin
                 # 4. PPO: GAE per hero, epochs of recurrent minibatches, then the normaliser.
                 step0 = counters["global_step"]
                 tau, ent_coef = team_spirit(c, step0), entropy_coef(c, step0)
+                learning_rate = stage_learning_rate(c, counters["stage"])
                 learn_start, learn_cpu = time.perf_counter(), time.process_time()
-                update = ppo_update(policy, learner.optimizer, storage, last_value, c, ent_coef, learner.generator)
+                update = ppo_update(
+                    policy, learner.optimizer, storage, last_value, c, ent_coef, learning_rate, learner.generator
+                )
                 learn = (time.perf_counter() - learn_start, time.process_time() - learn_cpu)
                 batch_steps = storage.rewards.numel()
                 counters["global_step"] += batch_steps

@@ -132,6 +132,12 @@ def entropy_coef(config: TrainConfig, step: int) -> float:
     return schedule(config.ent_coef, config.ent_coef_final, step, config.anneal_steps)
 
 
+def stage_learning_rate(config: TrainConfig, stage: int) -> float:
+    """Adam's step size in curriculum stage `stage` (its own, else the config's)."""
+    own = config.curriculum[stage].learning_rate
+    return own if own is not None else config.learning_rate
+
+
 def stage_reward(config: TrainConfig, stage: int, tau: float) -> RewardConfig:
     """The reward weights of curriculum stage `stage` (its own, else the config's) with team spirit `tau`."""
     own = config.curriculum[stage].reward
@@ -251,6 +257,7 @@ def iteration_metrics(
         "train/stage": float(counters["stage"]),
         "train/team_spirit": tau,
         "train/ent_coef": ent_coef,
+        "train/learning_rate": float(learner.optimizer.param_groups[0]["lr"]),
         "train/games": float(counters["games"]),
         "train/pool_size": float(len(learner.pool.versions)),
         "train/mean_reward": float(storage.rewards.mean()),

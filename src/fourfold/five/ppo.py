@@ -53,10 +53,12 @@ def ppo_update(
     last_value: Tensor,
     config: TrainConfig,
     ent_coef: float,
+    learning_rate: float,
     generator: torch.Generator,
 ) -> Update:
-    """GAE, `config.update_epochs` epochs of PPO over recurrent minibatches (their order drawn from `generator`),
-    then the normaliser update, on one rollout of T steps of G games (`last_value` (G, K): the bootstrap)."""
+    """GAE, `config.update_epochs` epochs of PPO at step size `learning_rate` over recurrent minibatches (their order
+    drawn from `generator`), then the normaliser update, on one rollout of T steps of G games (`last_value` (G, K):
+    the bootstrap)."""
     t, g, k = storage.rewards.shape
     chunks = t // config.bptt
     num_sequences = chunks * g
@@ -76,6 +78,8 @@ def ppo_update(
     seq_advantages = sequences(advantages, chunks)
     seq_returns = sequences(returns, chunks)
     seq_states = storage.states.reshape(num_sequences, k, -1)  # (C*G, K, S), chunk-major like `sequences`
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate
     stats = dict.fromkeys(LOSS_NAMES, 0.0)
     updates = 0
     for _epoch in range(config.update_epochs):

@@ -40,6 +40,7 @@ from fourfold.five.learner import (
     save_learner,
     should_stop,
     speed_metrics,
+    stage_learning_rate,
     stage_reward,
     take_snapshot,
     team_spirit,
@@ -89,11 +90,13 @@ def train_selfplay(config: TrainConfig, run: Run, checkpoint: Checkpoint | None)
     with ProgressBar(config.total_steps, "five", unit="step", enabled=config.progress) as bar:
         bar.advance(counters["global_step"])
         while True:
-            # 2. Schedules: team spirit (into the env's rewards, with the stage's weights) and the entropy bonus.
+            # 2. Schedules: team spirit (into the env's rewards, with the stage's weights), the entropy bonus and the
+            # stage's step size.
             step0 = counters["global_step"]
             tau = team_spirit(config, step0)
             match.env.reward_config = stage_reward(config, counters["stage"], tau)
             ent_coef = entropy_coef(config, step0)
+            learning_rate = stage_learning_rate(config, counters["stage"])
 
             # 3. Roll out T decisions of every game; new opponents are drawn only when a game ends.
             rollout = collect_rollout(
@@ -104,7 +107,14 @@ def train_selfplay(config: TrainConfig, run: Run, checkpoint: Checkpoint | None)
             # 4. PPO: GAE per hero, epochs of recurrent minibatches, then the normaliser.
             learn_start, learn_cpu = time.perf_counter(), time.process_time()
             update = ppo_update(
-                policy, learner.optimizer, storage, rollout.last_value, config, ent_coef, learner.generator
+                policy,
+                learner.optimizer,
+                storage,
+                rollout.last_value,
+                config,
+                ent_coef,
+                learning_rate,
+                learner.generator,
             )
             learn = (time.perf_counter() - learn_start, time.process_time() - learn_cpu)
             batch_steps = config.num_steps * config.num_games * match.heroes

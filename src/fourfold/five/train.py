@@ -45,6 +45,8 @@ class Stage:
     """The reward weights of this stage (None: `TrainConfig.reward`); team spirit comes from the schedule."""
     pool: PoolConfig | None = None
     """The opponent mix of this stage (None: `TrainConfig.pool`); the past snapshots and their scores carry over."""
+    learning_rate: float | None = None
+    """Adam's step size in this stage (None: `TrainConfig.learning_rate`); the optimizer's moments carry over."""
 
     def pool_config(self, default: PoolConfig) -> PoolConfig:
         """The opponent mix of this stage: its own, else `default` (the run's)."""
@@ -52,6 +54,11 @@ class Stage:
 
     def __post_init__(self) -> None:
         require(self.max_steps >= 0, "max_steps", f"must be 0 or more (got {self.max_steps})")
+        require(
+            self.learning_rate is None or self.learning_rate > 0,
+            "learning_rate",
+            f"must be positive or None (got {self.learning_rate})",
+        )
 
 
 LANING_REWARD = RewardConfig(hero_death=0.0, hero_kill=1.0, tower_damage=8.0, tower_kill=3.0)
@@ -68,9 +75,10 @@ DEFAULT_CURRICULUM: tuple[Stage, ...] = (
     Stage(
         "1v1",
         GameConfig(map="one_lane", heroes_per_team=1, time_cap_seconds=300.0, kills_to_win=2, towers_to_win=1),
-        max_steps=2_000_000,
+        max_steps=3_000_000,
         reward=LANING_REWARD,
         pool=PoolConfig(bot_share=0.8),
+        learning_rate=5e-4,
     ),
     Stage(
         "3v3",
@@ -86,15 +94,17 @@ DEFAULT_CURRICULUM: tuple[Stage, ...] = (
         pool=PoolConfig(bot_share=0.8, bots=("random", "easy", "medium")),
     ),
 )
-"""OpenAI Five's curriculum at laptop scale: 1v1 on the one-lane map, then 3v3, then 5v5 on three lanes. The 1v1
-stage plays the rules of OpenAI's 2017 1v1 Dota bot: two kills or the first tower win at once, so a game's outcome
-follows soon after what decided it (a tower takes a lone hero about 3.5 game-minutes to destroy), and plays 80 % of
-its games against the bots (`random` and `easy`): fixed yardsticks a novice learns from, where self-play between two
-novices is mostly noise. The 3v3 stage keeps that reward and that mix: continued from a 1v1 policy for 1.5 M
-agent-steps, it beat `easy` in 50 % of 3v3 games, against 15 % with Five's reward and half of the games against
-`easy` and `medium` (docs/five.md), and moves on after 6 M agent-steps at most. The 5v5 stage keeps that reward too
-(Five's death penalty sent 5v5 heroes back to the fountain as it had in 1v1: a 2-hour run with it and 30 % bot games
-stood at 0 % against `easy` after 55 minutes of 5v5) and plays 80 % of its games against `random`, `easy` and
+"""OpenAI Five's curriculum at laptop scale: 1v1 on the one-lane map, then 3v3, then 5v5 on three lanes. The 1v1 stage
+plays the rules of OpenAI's 2017 1v1 Dota bot: two kills or the first tower win at once, so a game's outcome follows
+soon after what decided it (a tower takes a lone hero about 3.5 game-minutes to destroy), and plays 80 % of its games
+against the bots (`random` and `easy`): fixed yardsticks a novice learns from, where self-play between two novices is
+mostly noise. It learns at half the run's step size (5e-4) for up to 3 M agent-steps: at 1e-3 and 2 M the duel's policy
+swung from game to game and one seed of three beat `easy` 90 % of the time within 15 minutes; at 5e-4 and 3 M all four
+seeds tried did (0.91-0.96 in 200 games, docs/five.md). The 3v3 stage keeps that reward and that mix: continued from a
+1v1 policy for 1.5 M agent-steps, it beat `easy` in 50 % of 3v3 games, against 15 % with Five's reward and half of the
+games against `easy` and `medium` (docs/five.md), and moves on after 6 M agent-steps at most. The 5v5 stage keeps that
+reward too (Five's death penalty sent 5v5 heroes back to the fountain as it had in 1v1: a 2-hour run with it and 30 %
+bot games stood at 0 % against `easy` after 55 minutes of 5v5) and plays 80 % of its games against `random`, `easy` and
 `medium`."""
 
 
