@@ -99,7 +99,7 @@ plays the rules of OpenAI's 2017 1v1 Dota bot: two kills or the first tower win 
 soon after what decided it (a tower takes a lone hero about 3.5 game-minutes to destroy), and plays 80 % of its games
 against the bots (`random` and `easy`): fixed yardsticks a novice learns from, where self-play between two novices is
 mostly noise. It learns at half the run's step size (5e-4) for up to 3 M agent-steps: at 1e-3 and 2 M the duel's policy
-swung from game to game and one seed of three beat `easy` 90 % of the time within 15 minutes; at 5e-4 and 3 M all four
+swung from game to game and one seed of three beat `easy` 90 % of the time within 15 minutes; at 5e-4 and 3 M all six
 seeds tried did (0.91-0.96 in 200 games, docs/five.md). The 3v3 stage keeps that reward and that mix: continued from a
 1v1 policy for 1.5 M agent-steps, it beat `easy` in 50 % of 3v3 games, against 15 % with Five's reward and half of the
 games against `easy` and `medium` (docs/five.md), and moves on after 6 M agent-steps at most. The 5v5 stage keeps that
