@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data folder (`$FOURFOLD_DATA`, set by CI to ../shared/data)."""
+"""Shared fixtures: the real data folder (`$FOURFOLD_DATA`, set by CI to ../shared/data); slow tests first."""
 
 from __future__ import annotations
 
@@ -15,3 +15,10 @@ def shared_data() -> Path:
     if not root or not Path(root).is_dir():
         pytest.skip("needs real data: set FOURFOLD_DATA to the shared data folder (CI sets it to ../shared/data)")
     return Path(root)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the `slow` tests (minutes each) first, keeping the order otherwise: with `make test`'s pytest-xdist
+    workers taking tests a few at a time (`--maxschedchunk`), the long ones start at once and the short ones fill in
+    around them, so the workers finish together instead of one waiting on a long test handed out last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

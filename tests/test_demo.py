@@ -78,6 +78,7 @@ def test_systems_run_in_the_order_asked(tmp_path: Path, monkeypatch: pytest.Monk
     assert [step.system for step in summary.steps] == ["gpt", "gym"]
 
 
+@pytest.mark.slow
 def test_the_real_demo_covers_every_system(tmp_path: Path) -> None:
     assert {step.system for step in DEMO_STEPS} == {"gym", "rl", "gpt", "deepmoji", "five"}
     summary = run_demo(DemoConfig(out=tmp_path, budget_minutes=0.5))

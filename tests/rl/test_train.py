@@ -156,3 +156,13 @@ def test_dqn_bootstraps_time_limits(tmp_path: Path, forever_id: str) -> None:
     agent = load_agent(summary.run)
     values = agent.network(torch.ones(1, 1))
     assert values.min().item() == pytest.approx(10.0, abs=1.0)
+
+
+@pytest.mark.parametrize("anneal", [True, False])
+def test_dqn_learning_rate_decays_linearly_to_zero_with_anneal_lr(tmp_path: Path, anneal: bool) -> None:
+    hyperparams = (*SMOKE["dqn"][1], "hidden_sizes=32,32", "learning_rate=0.002", f"anneal_lr={str(anneal).lower()}")
+    summary = train(_config(tmp_path, "dqn", hyperparams=hyperparams, total_steps=3000, eval_episodes=0))
+    rates = {int(line["global_step"]): line["charts/learning_rate"] for line in _metrics(Path(summary.run))}
+    assert sorted(rates) == [1000, 2000, 3000]
+    for step, rate in rates.items():
+        assert rate == pytest.approx(0.002 * (1 - step / 3000) if anneal else 0.002)

@@ -124,6 +124,8 @@ class DQNConfig:
     """Epsilon after the decay."""
     max_grad_norm: float = 10.0
     """Global gradient norm clip."""
+    anneal_lr: bool = False
+    """Decay the learning rate linearly to 0 over training (SB3's linear schedule)."""
     scale_observations: bool = False
     """Map observations with finite Box bounds to [-1, 1] (fixed, so replayed observations stay comparable)."""
     hidden_sizes: tuple[int, ...] = (64, 64)

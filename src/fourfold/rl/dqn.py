@@ -3,8 +3,9 @@
 CleanRL's `dqn.py` with Stable-Baselines3's schedule: epsilon-greedy exploration decaying linearly over
 `exploration_fraction` of training, a replay buffer, a target network copied every `target_update_interval`
 steps, `gradient_steps` updates every `train_frequency` steps, Huber loss (SB3's smooth L1), gradient clipping;
-plus double Q (van Hasselt et al. 2016) and n-step returns (Sutton 1988; Hessel et al. 2018) as options. Truncated
-steps bootstrap from their final observation; terminated ones do not (`replay.ReplayBuffer`).
+plus double Q (van Hasselt et al. 2016), n-step returns (Sutton 1988; Hessel et al. 2018) and a linear
+learning-rate decay to 0 (SB3's linear schedule) as options. Truncated steps bootstrap from their final
+observation; terminated ones do not (`replay.ReplayBuffer`).
 
 Shape legend: N num_envs, D observation size, B batch size.
 """
@@ -45,6 +46,11 @@ def epsilon(hp: DQNConfig, step: int) -> float:
     """The exploration rate at `step`: linear from the initial to the final value over exploration_fraction."""
     progress = min(1.0, step / (hp.exploration_fraction * hp.total_steps))
     return hp.exploration_initial_eps + progress * (hp.exploration_final_eps - hp.exploration_initial_eps)
+
+
+def learning_rate(hp: DQNConfig, step: int) -> float:
+    """Adam's step size at `step`: constant, or with anneal_lr decaying linearly to 0 at total_steps."""
+    return hp.learning_rate * (1.0 - step / hp.total_steps) if hp.anneal_lr else hp.learning_rate
 
 
 def train_dqn(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopResult:
@@ -103,6 +109,8 @@ def train_dqn(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopRes
 
             # 4. Learn: gradient steps on replayed batches; copy the target network when due.
             if global_step >= hp.learning_starts and (global_step // hp.num_envs) % hp.train_frequency == 0:
+                for group in optimizer.param_groups:
+                    group["lr"] = learning_rate(hp, global_step)
                 for _ in range(hp.gradient_steps):
                     batch = replay.sample(hp.batch_size, rng, hp.gamma, hp.n_step)
                     batch_observations = torch.from_numpy(batch.observations)  # (B, D)
@@ -135,6 +143,7 @@ def train_dqn(spec: RunSpec, run: Run, checkpoint: Checkpoint | None) -> LoopRes
                     "global_step": float(global_step),
                     "charts/sps": clock.steps_per_second(global_step),
                     "charts/epsilon": explore,
+                    "charts/learning_rate": learning_rate(hp, global_step),
                     **episodes.metrics(),
                 }
                 if updates:
