@@ -8,8 +8,8 @@ BIN := $(VENV)/bin
 # (`make demo TORCH='torch>=2.4'`). The fallback takes whatever torch the index offers.
 TORCH ?= torch==2.13.0
 PIP := $(BIN)/python -m pip --quiet
-# pytest's worker processes (pytest-xdist): one per core of the 2-core machine that CI runs on. Each takes two
-# tests at a time, so the slow ones (tests/conftest.py puts them first) spread over the workers.
+# pytest's worker processes (pytest-xdist): one per core of the 2-core machine that CI runs on. Tests are handed
+# out one at a time, so the slow ones (tests/conftest.py puts them first) spread over the workers.
 TEST_WORKERS ?= 2
 
 .PHONY: demo test bench lint types pytest clean
